@@ -1,0 +1,3 @@
+"""Lamina: stack profiles for fleets of Kubernetes clusters."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,387 @@
+"""SQL implementations of the repository ports, on one connection per unit of work."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from lamina.adapters.store import tables as t
+from lamina.domain.errors import StaleWrite
+from lamina.domain.models import (
+    Draft,
+    Org,
+    Page,
+    Principal,
+    Profile,
+    ProfileQuery,
+    ProfileType,
+    ProfileVersion,
+    Role,
+    VersionSummary,
+    Visibility,
+)
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class SqlOrgs:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get_by_slug(self, slug: str) -> Org | None:
+        row = self._conn.execute(sa.select(t.orgs).where(t.orgs.c.slug == slug)).mappings().first()
+        return Org(id=row["id"], slug=row["slug"], name=row["name"]) if row else None
+
+    def create(self, *, slug: str, name: str) -> Org:
+        now = datetime.now(UTC)
+        org_id = self._conn.execute(
+            sa.insert(t.orgs).values(slug=slug, name=name, created_at=now).returning(t.orgs.c.id)
+        ).scalar_one()
+        return Org(id=org_id, slug=slug, name=name)
+
+
+class SqlTokens:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def create(self, *, org_id: int, role: Role, token_hash: str, label: str) -> None:
+        self._conn.execute(
+            sa.insert(t.api_tokens).values(
+                org_id=org_id,
+                role=role.value,
+                token_hash=token_hash,
+                label=label,
+                created_at=datetime.now(UTC),
+            )
+        )
+
+    def find(self, token_hash: str) -> Principal | None:
+        query = (
+            sa.select(t.api_tokens.c.org_id, t.api_tokens.c.role, t.orgs.c.slug)
+            .join(t.orgs, t.orgs.c.id == t.api_tokens.c.org_id)
+            .where(t.api_tokens.c.token_hash == token_hash)
+        )
+        row = self._conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        return Principal(org_id=row["org_id"], org_slug=row["slug"], role=Role(row["role"]))
+
+
+def _profile(row: RowMapping) -> Profile:
+    return Profile(
+        id=row["id"],
+        org_id=row["org_id"],
+        name=row["name"],
+        description=row["description"],
+        category=row["category"],
+        tags=list(row["tags"]),
+        visibility=Visibility(row["visibility"]),
+        type=ProfileType(row["type"]),
+        latest_version=row["latest_version"],
+        current_version=row["current_version"],
+        created_at=_aware(row["created_at"]),
+        updated_at=_aware(row["updated_at"]),
+    )
+
+
+class SqlProfiles:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def _visible(self, org_id: int, include_public: bool) -> sa.ColumnElement[bool]:
+        own = t.profiles.c.org_id == org_id
+        if include_public:
+            return sa.or_(own, t.profiles.c.visibility == Visibility.PUBLIC.value)
+        return own
+
+    def list(self, org_id: int, query: ProfileQuery) -> Page[Profile]:
+        where = [self._visible(org_id, query.include_public)]
+        if query.search:
+            where.append(
+                sa.or_(
+                    t.profiles.c.name.icontains(query.search, autoescape=True),
+                    t.profiles.c.description.icontains(query.search, autoescape=True),
+                )
+            )
+        if query.category:
+            where.append(t.profiles.c.category == query.category)
+        if query.tag:
+            tagged = sa.select(t.profile_tags.c.profile_id).where(
+                t.profile_tags.c.profile_id == t.profiles.c.id, t.profile_tags.c.tag == query.tag
+            )
+            where.append(tagged.exists())
+        if query.names:
+            where.append(t.profiles.c.name.in_(query.names))
+        total = self._conn.execute(
+            sa.select(sa.func.count()).select_from(t.profiles).where(*where)
+        ).scalar_one()
+        rows = self._conn.execute(
+            sa.select(t.profiles)
+            .where(*where)
+            .order_by(t.profiles.c.name, t.profiles.c.id)
+            .limit(query.page_size)
+            .offset((query.page - 1) * query.page_size)
+        ).mappings()
+        items = [_profile(row) for row in rows]
+        return Page(items=items, total_count=total, page=query.page, page_size=query.page_size)
+
+    def get(self, org_id: int, profile_id: int, *, include_public: bool = False) -> Profile | None:
+        row = (
+            self._conn.execute(
+                sa.select(t.profiles).where(
+                    t.profiles.c.id == profile_id, self._visible(org_id, include_public)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return _profile(row) if row else None
+
+    def get_by_name(self, org_id: int, name: str, *, for_update: bool = False) -> Profile | None:
+        query = sa.select(t.profiles).where(
+            t.profiles.c.org_id == org_id, t.profiles.c.name == name
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = self._conn.execute(query).mappings().first()
+        return _profile(row) if row else None
+
+    def lock(self, profile_id: int) -> Profile:
+        query = sa.select(t.profiles).where(t.profiles.c.id == profile_id).with_for_update()
+        return _profile(self._conn.execute(query).mappings().one())
+
+    def create(self, *, org_id: int, fields: dict[str, Any], now: datetime) -> Profile:
+        values = {**fields, "org_id": org_id, "created_at": now, "updated_at": now}
+        row = (
+            self._conn.execute(sa.insert(t.profiles).values(**values).returning(t.profiles))
+            .mappings()
+            .one()
+        )
+        self._write_tags(row["id"], fields.get("tags", []))
+        return _profile(row)
+
+    def update(self, profile_id: int, *, fields: dict[str, Any], now: datetime) -> Profile:
+        row = (
+            self._conn.execute(
+                sa.update(t.profiles)
+                .where(t.profiles.c.id == profile_id)
+                .values(**fields, updated_at=now)
+                .returning(t.profiles)
+            )
+            .mappings()
+            .one()
+        )
+        if "tags" in fields:
+            self._conn.execute(
+                sa.delete(t.profile_tags).where(t.profile_tags.c.profile_id == profile_id)
+            )
+            self._write_tags(profile_id, fields["tags"])
+        return _profile(row)
+
+    def _write_tags(self, profile_id: int, tags: list[str]) -> None:
+        unique = list(dict.fromkeys(tags))
+        if unique:
+            self._conn.execute(
+                sa.insert(t.profile_tags),
+                [{"profile_id": profile_id, "tag": tag} for tag in unique],
+            )
+
+    def delete(self, profile_id: int) -> None:
+        self._conn.execute(sa.delete(t.profiles).where(t.profiles.c.id == profile_id))
+
+
+def _version(row: RowMapping) -> ProfileVersion:
+    return ProfileVersion(
+        profile_id=row["profile_id"],
+        version=row["version"],
+        channel=row["channel"],
+        changelog=row["changelog"],
+        spec=row["spec"],
+        metadata=row["metadata"],
+        lock=row["lock"],
+        created_at=_aware(row["created_at"]),
+    )
+
+
+class SqlVersions:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def summaries(self, profile_id: int) -> list[VersionSummary]:
+        v = t.profile_versions.c
+        rows = self._conn.execute(
+            sa.select(v.version, v.channel, v.changelog, v.created_at)
+            .where(v.profile_id == profile_id)
+            .order_by(v.version.desc())
+        ).mappings()
+        return [
+            VersionSummary(
+                version=r["version"],
+                channel=r["channel"],
+                changelog=r["changelog"],
+                created_at=_aware(r["created_at"]),
+            )
+            for r in rows
+        ]
+
+    def get(self, profile_id: int, version: int) -> ProfileVersion | None:
+        v = t.profile_versions.c
+        row = (
+            self._conn.execute(
+                sa.select(t.profile_versions).where(
+                    v.profile_id == profile_id, v.version == version
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return _version(row) if row else None
+
+    def find(self, org_id: int, name: str, version: int) -> ProfileVersion | None:
+        v, p = t.profile_versions.c, t.profiles.c
+        own_first = sa.case((p.org_id == org_id, 0), else_=1)
+        row = (
+            self._conn.execute(
+                sa.select(t.profile_versions)
+                .join(t.profiles, p.id == v.profile_id)
+                .where(
+                    p.name == name,
+                    v.version == version,
+                    sa.or_(p.org_id == org_id, p.visibility == Visibility.PUBLIC.value),
+                )
+                .order_by(own_first, p.id)
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        return _version(row) if row else None
+
+    def add(self, version: ProfileVersion) -> None:
+        self._conn.execute(
+            sa.insert(t.profile_versions).values(
+                profile_id=version.profile_id,
+                version=version.version,
+                channel=version.channel,
+                changelog=version.changelog,
+                spec=version.spec,
+                metadata=version.metadata,
+                lock=version.lock,
+                created_at=version.created_at,
+            )
+        )
+
+
+def _draft(row: RowMapping) -> Draft:
+    return Draft(
+        id=row["id"],
+        org_id=row["org_id"],
+        name=row["name"],
+        profile_id=row["profile_id"],
+        base_version=row["base_version"],
+        metadata=row["metadata"],
+        spec=row["spec"],
+        version=row["version"],
+        created_at=_aware(row["created_at"]),
+        updated_at=_aware(row["updated_at"]),
+    )
+
+
+class SqlDrafts:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def list(self, org_id: int, *, page: int, page_size: int, name: str | None) -> Page[Draft]:
+        d = t.drafts.c
+        where = [d.org_id == org_id]
+        if name is not None:
+            where.append(d.name == name)
+        total = self._conn.execute(
+            sa.select(sa.func.count()).select_from(t.drafts).where(*where)
+        ).scalar_one()
+        rows = self._conn.execute(
+            sa.select(t.drafts)
+            .where(*where)
+            .order_by(d.updated_at.desc(), d.id.desc())
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        ).mappings()
+        return Page(
+            items=[_draft(r) for r in rows], total_count=total, page=page, page_size=page_size
+        )
+
+    def get(self, org_id: int, draft_id: int) -> Draft | None:
+        d = t.drafts.c
+        row = (
+            self._conn.execute(sa.select(t.drafts).where(d.id == draft_id, d.org_id == org_id))
+            .mappings()
+            .first()
+        )
+        return _draft(row) if row else None
+
+    def create(self, draft: Draft) -> Draft:
+        row = (
+            self._conn.execute(
+                sa.insert(t.drafts)
+                .values(
+                    org_id=draft.org_id,
+                    name=draft.name,
+                    profile_id=draft.profile_id,
+                    base_version=draft.base_version,
+                    metadata=draft.metadata,
+                    spec=draft.spec,
+                    version=1,
+                    created_at=draft.created_at,
+                    updated_at=draft.updated_at,
+                )
+                .returning(t.drafts)
+            )
+            .mappings()
+            .one()
+        )
+        return _draft(row)
+
+    def update(self, draft: Draft, *, expected_version: int) -> Draft:
+        d = t.drafts.c
+        row = (
+            self._conn.execute(
+                sa.update(t.drafts)
+                .where(d.id == draft.id, d.org_id == draft.org_id, d.version == expected_version)
+                .values(
+                    name=draft.name,
+                    metadata=draft.metadata,
+                    spec=draft.spec,
+                    version=expected_version + 1,
+                    updated_at=draft.updated_at,
+                )
+                .returning(t.drafts)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise StaleWrite(
+                f"Draft {draft.id} changed since version {expected_version}; "
+                "reload it and apply your change again"
+            )
+        return _draft(row)
+
+    def delete(self, org_id: int, draft_id: int) -> bool:
+        d = t.drafts.c
+        result = self._conn.execute(sa.delete(t.drafts).where(d.id == draft_id, d.org_id == org_id))
+        return bool(result.rowcount)
+
+
+class SqlUnitOfWork:
+    def __init__(self, conn: Connection) -> None:
+        self.orgs = SqlOrgs(conn)
+        self.tokens = SqlTokens(conn)
+        self.profiles = SqlProfiles(conn)
+        self.versions = SqlVersions(conn)
+        self.drafts = SqlDrafts(conn)

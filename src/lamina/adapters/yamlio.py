@@ -1,0 +1,81 @@
+"""YAML in and out (PyYAML with the C parser), refusing what JSON cannot hold.
+
+Timestamps stay strings, duplicate keys are errors, aliases are never emitted and
+alias bombs are refused by the size check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from lamina.domain import document
+from lamina.domain.errors import InvalidInput, Issue, PayloadTooLarge
+
+MAX_BYTES = 4 * 1024 * 1024
+MAX_NODES = 500_000
+MAX_DEPTH = 100
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _Loader(yaml.CSafeLoader):
+    """Safe loader without implicit timestamps, refusing duplicate keys."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+        for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(_TIMESTAMP, lambda loader, node: loader.construct_scalar(node))
+
+
+class _Dumper(yaml.CSafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def load(text: str | bytes, *, max_bytes: int = MAX_BYTES) -> Any:
+    """Parse one YAML (or JSON) document into plain values, or InvalidInput saying where."""
+    if len(text) > max_bytes:
+        raise PayloadTooLarge(
+            f"The document is over the limit of {max_bytes} bytes",
+            issues=[Issue("", "too_large", f"Documents are limited to {max_bytes} bytes")],
+        )
+    try:
+        tree = yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        raise InvalidInput("The document is not valid YAML", issues=[_issue(error)]) from error
+    except (yaml.YAMLError, RecursionError, UnicodeDecodeError) as error:
+        issue = Issue("", "invalid_yaml", f"Cannot parse the document: {error}")
+        raise InvalidInput("The document is not valid YAML", issues=[issue]) from error
+    issues = document.tree_issues(tree, max_depth=MAX_DEPTH, max_nodes=MAX_NODES)
+    if issues:
+        raise InvalidInput("The document holds values Lamina cannot store", issues=issues)
+    return tree
+
+
+def _issue(error: yaml.MarkedYAMLError) -> Issue:
+    mark = error.problem_mark or error.context_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+    problem = error.problem or error.context or "syntax error"
+    return Issue("", "invalid_yaml", f"{problem} at {where}")
+
+
+def dump(value: Any) -> str:
+    """YAML text for plain values, keys in their stored order."""
+    return yaml.dump(
+        value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+    )

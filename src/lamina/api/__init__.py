@@ -1,0 +1,1 @@
+"""Lamina api package."""

@@ -1,0 +1,82 @@
+"""Drafts: create, edit with optimistic concurrency, validate, publish."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from lamina.api import schemas
+from lamina.api.deps import PrincipalDep, ServicesDep
+
+router = APIRouter(prefix="/api/v1/org/stack-profiles/drafts", tags=["drafts"])
+
+
+@router.get("", response_model=schemas.ListResponse[schemas.DraftResponse])
+def list_drafts(
+    who: PrincipalDep,
+    wired: ServicesDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    name: str | None = None,
+) -> schemas.ListResponse[schemas.DraftResponse]:
+    found = wired.drafts.list(who, page=page, page_size=page_size, name=name)
+    return schemas.ListResponse(
+        result=[schemas.DraftResponse.of(d) for d in found.items],
+        total_count=found.total_count,
+        page=found.page,
+        page_size=found.page_size,
+    )
+
+
+@router.post("", status_code=201, response_model=schemas.DraftResponse)
+def create_draft(
+    body: schemas.DraftCreate, who: PrincipalDep, wired: ServicesDep
+) -> schemas.DraftResponse:
+    draft = wired.drafts.create(
+        who, name=body.name, profile_id=body.profile_id, from_version=body.from_version
+    )
+    return schemas.DraftResponse.of(draft)
+
+
+@router.get("/{draft_id}", response_model=schemas.DraftResponse)
+def get_draft(draft_id: int, who: PrincipalDep, wired: ServicesDep) -> schemas.DraftResponse:
+    return schemas.DraftResponse.of(wired.drafts.get(who, draft_id))
+
+
+@router.post("/{draft_id}", response_model=schemas.DraftResponse)
+def update_draft(
+    draft_id: int, body: schemas.DraftUpdate, who: PrincipalDep, wired: ServicesDep
+) -> schemas.DraftResponse:
+    """Replace the draft's spec, parameters and metadata; `version` must be the current one."""
+    draft = wired.drafts.update(
+        who,
+        draft_id,
+        expected_version=body.version,
+        spec=body.spec,
+        parameters=body.parameters,
+        metadata=body.metadata,
+    )
+    return schemas.DraftResponse.of(draft)
+
+
+@router.delete("/{draft_id}", status_code=204)
+def delete_draft(draft_id: int, who: PrincipalDep, wired: ServicesDep) -> Response:
+    wired.drafts.delete(who, draft_id)
+    return Response(status_code=204)
+
+
+@router.post("/{draft_id}/validate", response_model=schemas.ValidationResponse)
+def validate_draft(
+    draft_id: int, who: PrincipalDep, wired: ServicesDep
+) -> schemas.ValidationResponse:
+    return schemas.ValidationResponse.model_validate(wired.drafts.validate(who, draft_id).as_dict())
+
+
+@router.post("/{draft_id}/publish", status_code=201, response_model=schemas.PublishResponse)
+def publish_draft(
+    draft_id: int, who: PrincipalDep, wired: ServicesDep, body: schemas.PublishRequest | None = None
+) -> schemas.PublishResponse:
+    overrides = body.model_dump(exclude_none=True) if body else {}
+    profile, version = wired.drafts.publish(who, draft_id, overrides)
+    return schemas.PublishResponse.of(profile, version)

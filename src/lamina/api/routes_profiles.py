@@ -1,0 +1,123 @@
+"""Profiles: list, detail, edit, delete, versions, diff, IaC export and import."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from lamina.adapters import yamlio
+from lamina.api import schemas
+from lamina.api.deps import PrincipalDep, ServicesDep
+from lamina.domain.models import ProfileQuery
+
+router = APIRouter(prefix="/api/v1/org/stack-profiles", tags=["profiles"])
+YAML = "application/yaml"
+
+
+@router.get("", response_model=schemas.ListResponse[schemas.ProfileSummary])
+def list_profiles(
+    who: PrincipalDep,
+    wired: ServicesDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    search: str | None = None,
+    category: str | None = None,
+    tag: str | None = None,
+    include_public: bool = False,
+) -> schemas.ListResponse[schemas.ProfileSummary]:
+    query = ProfileQuery(
+        page=page,
+        page_size=page_size,
+        search=search,
+        category=category,
+        tag=tag,
+        include_public=include_public,
+    )
+    found = wired.profiles.list(who, query)
+    return schemas.ListResponse(
+        result=[schemas.ProfileSummary.of(p) for p in found.items],
+        total_count=found.total_count,
+        page=found.page,
+        page_size=found.page_size,
+    )
+
+
+@router.post(
+    "/import",
+    status_code=201,
+    openapi_extra={"requestBody": {"content": {YAML: {"schema": {"type": "string"}}}}},
+)
+async def import_profile(
+    request: Request, who: PrincipalDep, wired: ServicesDep, as_draft: bool = False
+) -> Response:
+    """Import an IaC document (YAML): a new version, or with `as_draft=true` a new draft."""
+    doc = yamlio.load(await request.body(), max_bytes=wired.settings.max_body_bytes)
+    if as_draft:
+        draft = wired.drafts.create(who, source=doc)
+        body = schemas.DraftResponse.of(draft).model_dump_json()
+    else:
+        profile, version = wired.profiles.import_document(who, doc)
+        body = schemas.PublishResponse.of(profile, version).model_dump_json()
+    return Response(body, status_code=201, media_type="application/json")
+
+
+@router.get("/{profile_id}", response_model=schemas.ProfileDetailResponse)
+def get_profile(
+    profile_id: int, who: PrincipalDep, wired: ServicesDep
+) -> schemas.ProfileDetailResponse:
+    detail = wired.profiles.detail(who, profile_id)
+    status = detail.update_status
+    return schemas.ProfileDetailResponse(
+        profile=schemas.ProfileSummary.of(detail.profile),
+        versions=[schemas.VersionRow.of(v) for v in detail.versions],
+        latest_version_detail=schemas.VersionDetail.of(detail.latest) if detail.latest else None,
+        update_status=schemas.UpdateStatus(
+            outdated_instantiation_count=status.outdated_instantiation_count,
+            has_update_available=status.has_update_available,
+        ),
+    )
+
+
+@router.patch("/{profile_id}", response_model=schemas.ProfileSummary)
+def patch_profile(
+    profile_id: int, body: schemas.ProfilePatch, who: PrincipalDep, wired: ServicesDep
+) -> schemas.ProfileSummary:
+    changes = body.model_dump(exclude_unset=True)
+    return schemas.ProfileSummary.of(wired.profiles.update(who, profile_id, changes))
+
+
+@router.delete("/{profile_id}", status_code=204)
+def delete_profile(profile_id: int, who: PrincipalDep, wired: ServicesDep) -> Response:
+    wired.profiles.delete(who, profile_id)
+    return Response(status_code=204)
+
+
+@router.get("/{profile_id}/versions/{number}", response_model=schemas.VersionDetail)
+def get_version(
+    profile_id: int, number: int, who: PrincipalDep, wired: ServicesDep
+) -> schemas.VersionDetail:
+    return schemas.VersionDetail.of(wired.profiles.version(who, profile_id, number))
+
+
+@router.get("/{profile_id}/diff", response_model=schemas.DiffResponse, response_model_by_alias=True)
+def diff_versions(
+    profile_id: int,
+    who: PrincipalDep,
+    wired: ServicesDep,
+    from_version: Annotated[int | None, Query(ge=1)] = None,
+    to_version: Annotated[int | None, Query(ge=1)] = None,
+) -> schemas.DiffResponse:
+    old, new, changes = wired.profiles.diff(who, profile_id, from_version, to_version)
+    rows = [schemas.ChangeRow.model_validate(c.as_dict()) for c in changes]
+    return schemas.DiffResponse(from_version=old, to_version=new, changes=rows)
+
+
+@router.get(
+    "/{profile_id}/versions/{number}/iac-export",
+    response_class=Response,
+    responses={200: {"content": {YAML: {}}}},
+)
+def export_version(profile_id: int, number: int, who: PrincipalDep, wired: ServicesDep) -> Response:
+    doc = wired.profiles.export(who, profile_id, number)
+    return Response(yamlio.dump(doc), media_type=YAML)

@@ -1,0 +1,203 @@
+"""HTTP shapes of requests and responses (snake_case JSON)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lamina.domain import document
+from lamina.domain.models import Draft, Profile, ProfileVersion, VersionSummary
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ListResponse(BaseModel, Generic[T]):
+    result: list[T]
+    total_count: int
+    page: int
+    page_size: int
+
+
+class ProfileSummary(BaseModel):
+    id: int
+    name: str
+    description: str
+    category: str
+    tags: list[str]
+    visibility: str
+    type: str
+    latest_version: int
+    current_version: int | None
+    org_id: int
+
+    @classmethod
+    def of(cls, p: Profile) -> ProfileSummary:
+        return cls(
+            id=p.id,
+            name=p.name,
+            description=p.description,
+            category=p.category,
+            tags=p.tags,
+            visibility=p.visibility.value,
+            type=p.type.value,
+            latest_version=p.latest_version,
+            current_version=p.current_version,
+            org_id=p.org_id,
+        )
+
+
+class VersionRow(BaseModel):
+    version: int
+    channel: str
+    changelog: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, v: VersionSummary | ProfileVersion) -> VersionRow:
+        return cls(
+            version=v.version, channel=v.channel, changelog=v.changelog, created_at=v.created_at
+        )
+
+
+class VersionDetail(VersionRow):
+    spec: dict[str, Any]
+    parameters: list[Any]
+
+    @classmethod
+    def of(cls, v: VersionSummary | ProfileVersion) -> VersionDetail:
+        assert isinstance(v, ProfileVersion)
+        return cls(
+            version=v.version,
+            channel=v.channel,
+            changelog=v.changelog,
+            created_at=v.created_at,
+            spec=document.without_parameters(v.spec),
+            parameters=document.parameters_of(v.spec),
+        )
+
+
+class UpdateStatus(BaseModel):
+    outdated_instantiation_count: int
+    has_update_available: bool
+
+
+class ProfileDetailResponse(BaseModel):
+    profile: ProfileSummary
+    versions: list[VersionRow]
+    latest_version_detail: VersionDetail | None
+    update_status: UpdateStatus
+
+
+class ProfilePatch(Strict):
+    name: str | None = None
+    description: str | None = None
+    category: str | None = None
+    tags: list[str] | None = None
+    visibility: Literal["organisation", "public"] | None = None
+
+
+class ChangeRow(BaseModel):
+    path: str
+    op: Literal["added", "removed", "changed"]
+    from_: Any = Field(default=None, alias="from", serialization_alias="from")
+    to: Any = None
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class DiffResponse(BaseModel):
+    from_version: int
+    to_version: int
+    changes: list[ChangeRow]
+
+
+class PublishedRef(BaseModel):
+    id: int
+    name: str
+
+
+class PublishedVersion(BaseModel):
+    version: int
+    channel: str
+
+
+class PublishResponse(BaseModel):
+    profile: PublishedRef
+    version: PublishedVersion
+
+    @classmethod
+    def of(cls, profile: Profile, version: ProfileVersion) -> PublishResponse:
+        return cls(
+            profile=PublishedRef(id=profile.id, name=profile.name),
+            version=PublishedVersion(version=version.version, channel=version.channel),
+        )
+
+
+class DraftCreate(Strict):
+    name: str | None = None
+    profile_id: int | None = None
+    from_version: int | None = Field(default=None, ge=1)
+
+
+class DraftUpdate(Strict):
+    spec: dict[str, Any]
+    parameters: list[Any] | None = None
+    metadata: dict[str, Any] | None = None
+    version: int = Field(ge=1, description="The draft's edit counter as last read")
+
+
+class DraftResponse(BaseModel):
+    id: int
+    name: str
+    profile_id: int | None
+    base_version: int | None
+    version: int
+    metadata: dict[str, Any]
+    spec: dict[str, Any]
+    parameters: list[Any]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, d: Draft) -> DraftResponse:
+        return cls(
+            id=d.id,
+            name=d.name,
+            profile_id=d.profile_id,
+            base_version=d.base_version,
+            version=d.version,
+            metadata=d.metadata,
+            spec=document.without_parameters(d.spec),
+            parameters=document.parameters_of(d.spec),
+            created_at=d.created_at,
+            updated_at=d.updated_at,
+        )
+
+
+class IssueRow(BaseModel):
+    path: str
+    code: str
+    message: str
+
+
+class ValidationResponse(BaseModel):
+    valid: bool
+    errors: list[IssueRow]
+    warnings: list[IssueRow]
+
+
+class PublishRequest(Strict):
+    channel: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{0,31}$")
+    changelog: str | None = Field(default=None, max_length=10_000)
+    visibility: Literal["organisation", "public"] | None = None
+
+
+class WhoAmI(BaseModel):
+    org: str
+    role: str

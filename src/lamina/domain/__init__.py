@@ -1,0 +1,1 @@
+"""Pure rules of Lamina: no I/O, no outside libraries."""

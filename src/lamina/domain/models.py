@@ -1,0 +1,126 @@
+"""Records the services pass around. Profile documents themselves stay plain, ordered dicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+JSON = (
+    Any  # a JSON-compatible value: dict[str, JSON] | list[JSON] | str | int | float | bool | None
+)
+
+T = TypeVar("T")
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+    def allows(self, needed: Role) -> bool:
+        order = [Role.VIEWER, Role.EDITOR, Role.ADMIN]
+        return order.index(self) >= order.index(needed)
+
+
+class Visibility(StrEnum):
+    ORGANISATION = "organisation"
+    PUBLIC = "public"
+
+
+class ProfileType(StrEnum):
+    INFRA = "infra"
+    ADD_ON = "add-on"
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class Org:
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the org a token belongs to and the token's role."""
+
+    org_id: int
+    org_slug: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: int
+    org_id: int
+    name: str
+    description: str
+    category: str
+    tags: list[str]
+    visibility: Visibility
+    type: ProfileType
+    latest_version: int
+    current_version: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ProfileVersion:
+    """An immutable snapshot: `spec` and `metadata` are the document's, in document order."""
+
+    profile_id: int
+    version: int
+    channel: str
+    changelog: str
+    spec: dict[str, JSON]
+    metadata: dict[str, JSON]
+    created_at: datetime
+    lock: dict[str, JSON] | None = None
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    version: int
+    channel: str
+    changelog: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An editable working copy; `version` is its edit counter for optimistic concurrency."""
+
+    id: int
+    org_id: int
+    name: str
+    profile_id: int | None
+    base_version: int | None
+    metadata: dict[str, JSON]
+    spec: dict[str, JSON]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total_count: int
+    page: int
+    page_size: int
+
+
+@dataclass(frozen=True)
+class ProfileQuery:
+    """Filters of the profile list."""
+
+    page: int = 1
+    page_size: int = 50
+    search: str | None = None
+    category: str | None = None
+    tag: str | None = None
+    include_public: bool = False
+    names: list[str] = field(default_factory=list)

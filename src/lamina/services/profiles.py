@@ -1,0 +1,158 @@
+"""Reading, editing and deleting profiles; version detail, diff, export and import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lamina.domain import diff, document, validation
+from lamina.domain.errors import Forbidden, InvalidInput, Issue, NotFound
+from lamina.domain.models import (
+    Page,
+    Principal,
+    Profile,
+    ProfileQuery,
+    ProfileVersion,
+    Role,
+    VersionSummary,
+)
+from lamina.ports import Clock, Store, UnitOfWork
+from lamina.services import publishing
+from lamina.services.access import require
+
+MAX_PAGE_SIZE = 200
+EDITABLE_FIELDS = ("name", "description", "category", "tags", "visibility")
+
+
+@dataclass(frozen=True)
+class UpdateStatus:
+    outdated_instantiation_count: int
+    has_update_available: bool
+
+
+@dataclass(frozen=True)
+class ProfileDetail:
+    profile: Profile
+    versions: list[VersionSummary]
+    latest: ProfileVersion | None
+    update_status: UpdateStatus
+
+
+class ProfileService:
+    def __init__(self, *, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def list(self, principal: Principal, query: ProfileQuery) -> Page[Profile]:
+        if not 1 <= query.page_size <= MAX_PAGE_SIZE or query.page < 1:
+            raise InvalidInput(
+                "Bad page",
+                issues=[
+                    Issue(
+                        "page_size", "invalid_value", f"page ≥ 1, 1 ≤ page_size ≤ {MAX_PAGE_SIZE}"
+                    )
+                ],
+            )
+        with self._store.unit_of_work() as uow:
+            return uow.profiles.list(principal.org_id, query)
+
+    def detail(self, principal: Principal, profile_id: int) -> ProfileDetail:
+        with self._store.unit_of_work() as uow:
+            profile = _readable(uow, principal, profile_id)
+            versions = uow.versions.summaries(profile.id)
+            latest = uow.versions.get(profile.id, profile.latest_version)
+        # No cluster runs a profile yet: instantiations arrive with cluster delivery.
+        status = UpdateStatus(outdated_instantiation_count=0, has_update_available=False)
+        return ProfileDetail(
+            profile=profile, versions=versions, latest=latest, update_status=status
+        )
+
+    def version(self, principal: Principal, profile_id: int, number: int) -> ProfileVersion:
+        with self._store.unit_of_work() as uow:
+            profile = _readable(uow, principal, profile_id)
+            return _version(uow, profile, number)
+
+    def update(self, principal: Principal, profile_id: int, changes: dict[str, Any]) -> Profile:
+        require(principal, Role.EDITOR)
+        unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+        if unknown:
+            raise InvalidInput(
+                "Unknown fields",
+                issues=[
+                    Issue(k, "unknown_field", f"'{k}' cannot be changed here") for k in unknown
+                ],
+            )
+        issues = _check_profile_fields(changes)
+        if issues:
+            raise InvalidInput("The profile fields are invalid", issues=issues)
+        with self._store.unit_of_work(write=True) as uow:
+            profile = _writable(uow, principal, profile_id)
+            renamed = changes.get("name", profile.name)
+            if renamed != profile.name and uow.profiles.get_by_name(principal.org_id, renamed):
+                issue = Issue("name", "duplicate_name", f"A profile named '{renamed}' exists")
+                raise InvalidInput("Name taken", issues=[issue])
+            return uow.profiles.update(profile.id, fields=changes, now=self._clock.now())
+
+    def delete(self, principal: Principal, profile_id: int) -> None:
+        require(principal, Role.EDITOR)
+        with self._store.unit_of_work(write=True) as uow:
+            profile = _writable(uow, principal, profile_id)
+            uow.profiles.delete(profile.id)
+
+    def diff(
+        self,
+        principal: Principal,
+        profile_id: int,
+        from_version: int | None,
+        to_version: int | None,
+    ) -> tuple[int, int, list[diff.Change]]:
+        with self._store.unit_of_work() as uow:
+            profile = _readable(uow, principal, profile_id)
+            to_n = to_version or profile.latest_version
+            from_n = from_version or max(1, to_n - 1)
+            old, new = _version(uow, profile, from_n), _version(uow, profile, to_n)
+        return from_n, to_n, diff.diff_specs(old.spec, new.spec)
+
+    def export(self, principal: Principal, profile_id: int, number: int) -> dict[str, Any]:
+        with self._store.unit_of_work() as uow:
+            profile = _readable(uow, principal, profile_id)
+            return document.export_document(profile, _version(uow, profile, number))
+
+    def import_document(self, principal: Principal, doc: Any) -> tuple[Profile, ProfileVersion]:
+        """Publish `doc` as version 1 of a new profile or the next version of its namesake."""
+        require(principal, Role.EDITOR)
+        return publishing.publish(self._store, principal, doc=doc, now=self._clock.now())
+
+
+def _readable(uow: UnitOfWork, principal: Principal, profile_id: int) -> Profile:
+    profile = uow.profiles.get(principal.org_id, profile_id, include_public=True)
+    if profile is None:
+        raise NotFound(f"Profile {profile_id} does not exist")
+    return profile
+
+
+def _writable(uow: UnitOfWork, principal: Principal, profile_id: int) -> Profile:
+    profile = _readable(uow, principal, profile_id)
+    if profile.org_id != principal.org_id:
+        raise Forbidden("Public profiles of other orgs are read-only")
+    return profile
+
+
+def _version(uow: UnitOfWork, profile: Profile, number: int) -> ProfileVersion:
+    found = uow.versions.get(profile.id, number)
+    if found is None:
+        raise NotFound(f"Profile '{profile.name}' has no version {number}")
+    return found
+
+
+def _check_profile_fields(changes: dict[str, Any]) -> list[Issue]:
+    probe = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
+    probe.setdefault("name", "probe")
+    doc = document.assemble(probe, {"type": "add-on", "layers": []})
+
+    report = validation.validate_document(doc)
+    return [
+        Issue(issue.path.removeprefix("metadata."), issue.code, issue.message)
+        for issue in report.errors
+        if issue.path.startswith("metadata")
+    ]

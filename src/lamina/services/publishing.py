@@ -1,0 +1,129 @@
+"""Turning a validated document into the next immutable version of a profile."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime
+from typing import Any
+
+from lamina.domain import document, layering, validation
+from lamina.domain.errors import DuplicateKey, InvalidInput, NotFound
+from lamina.domain.models import Principal, Profile, ProfileVersion
+from lamina.ports import Store, UnitOfWork
+
+# Bound on nested profile versions followed while validating, against pathological graphs.
+MAX_NESTED_VERSIONS = 500
+PUBLISH_ATTEMPTS = 3
+
+
+def nested_graph(
+    uow: UnitOfWork, org_id: int, spec: Any
+) -> dict[tuple[str, int], list[tuple[str, int]] | None]:
+    """Every nested profile version reachable from `spec`, with its own nested references."""
+    graph: dict[tuple[str, int], list[tuple[str, int]] | None] = {}
+    queue = deque(layering.nested_refs(spec))
+    while queue and len(graph) < MAX_NESTED_VERSIONS:
+        ref = queue.popleft()
+        if ref in graph:
+            continue
+        found = uow.versions.find(org_id, ref[0], ref[1])
+        graph[ref] = layering.nested_refs(found.spec) if found else None
+        queue.extend(graph[ref] or [])
+    return graph
+
+
+def validate(uow: UnitOfWork, org_id: int, doc: Any) -> validation.Report:
+    spec = doc.get("spec") if isinstance(doc, dict) else None
+    return validation.validate_document(doc, nested=nested_graph(uow, org_id, spec))
+
+
+def raise_if_invalid(report: validation.Report) -> None:
+    if not report.valid:
+        count = len(report.errors)
+        raise InvalidInput(
+            f"The profile has {count} error{'s' if count != 1 else ''}", issues=report.errors
+        )
+
+
+def publish(
+    store: Store,
+    principal: Principal,
+    *,
+    doc: dict[str, Any],
+    now: datetime,
+    profile_id: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    draft_id: int | None = None,
+) -> tuple[Profile, ProfileVersion]:
+    """Validate `doc` and store it as the next version (creating the profile if needed).
+
+    `overrides` may set channel, changelog and visibility. When `draft_id` is given the draft
+    is deleted in the same transaction. Concurrent publishers get distinct numbers; a race to
+    create the same new profile is retried.
+    """
+    for attempt in range(PUBLISH_ATTEMPTS):
+        try:
+            with store.unit_of_work(write=True) as uow:
+                raise_if_invalid(validate(uow, principal.org_id, doc))
+                result = _store_version(uow, principal, doc, now, profile_id, overrides or {})
+                if draft_id is not None:
+                    uow.drafts.delete(principal.org_id, draft_id)
+                return result
+        except DuplicateKey:
+            if attempt == PUBLISH_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _store_version(
+    uow: UnitOfWork,
+    principal: Principal,
+    doc: dict[str, Any],
+    now: datetime,
+    profile_id: int | None,
+    overrides: dict[str, Any],
+) -> tuple[Profile, ProfileVersion]:
+    metadata, spec = doc["metadata"], doc["spec"]
+    fields = document.profile_fields(metadata)
+    if overrides.get("visibility"):
+        fields["visibility"] = overrides["visibility"]
+    profile = _target_profile(uow, principal, fields, spec, now, profile_id)
+    channel = overrides.get("channel") or metadata.get("channel") or "stable"
+    number = profile.latest_version + 1
+    version = ProfileVersion(
+        profile_id=profile.id,
+        version=number,
+        channel=channel,
+        changelog=overrides.get("changelog") or metadata.get("changelog") or "",
+        spec=spec,
+        metadata=metadata,
+        created_at=now,
+    )
+    uow.versions.add(version)
+    fields.update(type=spec["type"], latest_version=number)
+    if channel == "stable":
+        fields["current_version"] = number
+    profile = uow.profiles.update(profile.id, fields=fields, now=now)
+    return profile, version
+
+
+def _target_profile(
+    uow: UnitOfWork,
+    principal: Principal,
+    fields: dict[str, Any],
+    spec: dict[str, Any],
+    now: datetime,
+    profile_id: int | None,
+) -> Profile:
+    if profile_id is not None:
+        if uow.profiles.get(principal.org_id, profile_id) is None:
+            raise NotFound(f"Profile {profile_id} does not exist")
+        return uow.profiles.lock(profile_id)
+    existing = uow.profiles.get_by_name(principal.org_id, fields["name"], for_update=True)
+    if existing is not None:
+        return existing
+    return uow.profiles.create(
+        org_id=principal.org_id,
+        fields={**fields, "type": spec["type"], "latest_version": 0, "current_version": None},
+        now=now,
+    )
