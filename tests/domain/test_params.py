@@ -35,7 +35,7 @@ def bind_error(parameters: list[Parameter], supplied: dict[str, Any]) -> Invalid
 
 
 def test_parse_parameters_reads_every_field_and_ignores_unknown_keys() -> None:
-    raw = [
+    raw: list[dict[str, Any]] = [
         {
             "name": "tier",
             "type": "enum",

@@ -138,7 +138,7 @@ def test_numeric_identifiers_sort_before_alphanumeric() -> None:
 def test_version_equality_with_other_types() -> None:
     assert Version(1, 0, 0) != "1.0.0"
     with pytest.raises(TypeError):
-        _ = Version(1, 0, 0) < "1.0.0"  # type: ignore[operator]
+        _ = Version(1, 0, 0) < "1.0.0"
 
 
 # --- constraints --------------------------------------------------------------------------------
