@@ -295,3 +295,20 @@ def test_limits_and_problem_format(client: httpx.Client) -> None:
     assert f"{DRAFTS}/{{draft_id}}/publish" in openapi["paths"]
     docs = client.get("/api/v1/docs").text
     assert "https://" not in docs and "http://" not in docs
+
+
+def test_list_request_statement_count_does_not_grow_with_page_size(
+    client: httpx.Client, services: Any
+) -> None:
+    from tests.adapters.test_store import count_statements
+
+    for i in range(12):
+        assert import_doc(client, web_platform(name=f"many-{i:02d}")).status_code == 201
+    counts = {}
+    for size in (1, 12, 200):
+        with count_statements(services) as seen:
+            page = client.get(PROFILES, params={"page_size": size, "tag": "web"}).json()
+        assert len(page["result"]) == min(size, 12)
+        counts[size] = len([sql for sql in seen if not sql.startswith("BEGIN")])
+    assert len(set(counts.values())) == 1, counts
+    assert counts[1] == 3  # token lookup, count, page

@@ -483,11 +483,34 @@ def test_report_as_dict() -> None:
 
 # ---- robustness -------------------------------------------------------------------------
 
-FIELD_NAMES = (
-    "apiVersion kind metadata spec name type layers parameters chart manifests kustomize "
-    "profile os kubernetes category dependsOn values version enum default pattern resources "
-    "path repository namespace required"
-).split()
+FIELD_NAMES = [
+    "apiVersion",
+    "kind",
+    "metadata",
+    "spec",
+    "name",
+    "type",
+    "layers",
+    "parameters",
+    "chart",
+    "manifests",
+    "kustomize",
+    "profile",
+    "os",
+    "kubernetes",
+    "category",
+    "dependsOn",
+    "values",
+    "version",
+    "enum",
+    "default",
+    "pattern",
+    "resources",
+    "path",
+    "repository",
+    "namespace",
+    "required",
+]
 SPECIAL_TEXT = st.sampled_from(
     [
         "os",
