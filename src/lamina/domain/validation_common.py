@@ -44,6 +44,7 @@ def is_int(value: Any) -> bool:
 
 
 def is_list(value: Any) -> bool:
+    """True for a JSON array (a list, or a tuple from programmatic callers)."""
     return isinstance(value, list | tuple)
 
 
@@ -53,6 +54,7 @@ def key_path(base: str, key: Any) -> str:
 
 
 def wrong_type(path: str, value: Any, expected: str, hint: str = "") -> Issue:
+    """A wrong_type issue saying what was `expected` and which JSON type arrived."""
     return Issue(path, "wrong_type", f"expected {expected}, got {type_name(value)}{hint}")
 
 

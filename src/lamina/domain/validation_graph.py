@@ -124,11 +124,15 @@ def _check_stack(kind: str, entries: list[tuple[int, str, Any]], base: str) -> l
         if problem:
             issues.append(Issue(child(base, index), "infra_layer_order", problem))
         highest = max(highest, rank)
-    for category in INFRA_CATEGORIES:
-        if category not in seen:
-            message = f"a {kind!r} profile needs one layer of category {category!r}"
-            issues.append(Issue(base, "missing_infra_layer", message))
-    return issues
+    return issues + _missing_infra(kind, seen, base)
+
+
+def _missing_infra(kind: str, seen: set[str], base: str) -> list[Issue]:
+    return [
+        Issue(base, "missing_infra_layer", f"a {kind!r} profile needs a layer of category {cat!r}")
+        for cat in INFRA_CATEGORIES
+        if cat not in seen
+    ]
 
 
 def _order_problem(category: str, rank: int, highest: int, first_add_on: str | None) -> str:
