@@ -1,0 +1,224 @@
+"""`lamina profiles …`: list, show, diff, export, import and delete stack profiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lamina.cli import output
+from lamina.cli.common import (
+    DEFAULT_SERVER,
+    PROFILES,
+    OutputOption,
+    PageOption,
+    PageSizeOption,
+    ServerOption,
+    TokenOption,
+    connect,
+    fetch_all,
+    read_source,
+    write_file,
+)
+from lamina.cli.output import OutputFormat
+
+app = typer.Typer(
+    help="Browse, diff, export, import and delete the org's stack profiles.",
+    no_args_is_help=True,
+)
+
+ProfileId = Annotated[int, typer.Argument(help="Numeric ID of the profile (see `profiles list`).")]
+
+
+@app.command("list")
+def list_profiles(
+    search: Annotated[
+        str | None, typer.Option(help="Only profiles whose name contains this text.")
+    ] = None,
+    category: Annotated[str | None, typer.Option(help="Only profiles of this category.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only profiles carrying this tag.")] = None,
+    include_public: Annotated[
+        bool, typer.Option("--include-public", help="Also list public profiles of other orgs.")
+    ] = False,
+    page: PageOption = 1,
+    page_size: PageSizeOption = 50,
+    all_pages: Annotated[
+        bool, typer.Option("--all", help="Follow every page and print all profiles.")
+    ] = False,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    fmt: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """List the profiles of the org, a page at a time."""
+    params: dict[str, Any] = {
+        "search": search,
+        "category": category,
+        "tag": tag,
+        "include_public": include_public or None,
+        "page": page,
+        "page_size": page_size,
+    }
+    with connect(server, token) as api:
+        data = fetch_all(api, PROFILES, params) if all_pages else api.get(PROFILES, params)
+    output.emit(data, fmt, _render_list)
+
+
+def _render_list(data: dict[str, Any]) -> None:
+    columns = ("ID", "NAME", "TYPE", "LATEST", "CURRENT", "CATEGORY", "TAGS", "VISIBILITY")
+    rows = [
+        (
+            p["id"],
+            p["name"],
+            p["type"],
+            p["latest_version"],
+            p["current_version"],
+            p["category"],
+            p["tags"],
+            p["visibility"],
+        )
+        for p in data["result"]
+    ]
+    output.show(output.table(columns, rows), output.page_footer(data))
+
+
+@app.command("show")
+def show_profile(
+    profile_id: ProfileId,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    fmt: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """Show a profile: its fields, its versions and its update status."""
+    with connect(server, token) as api:
+        data = api.get(f"{PROFILES}/{profile_id}")
+    output.emit(data, fmt, _render_detail)
+
+
+def _render_detail(data: dict[str, Any]) -> None:
+    p = data["profile"]
+    summary = output.fields(
+        [
+            ("ID", p["id"]),
+            ("Name", p["name"]),
+            ("Description", p["description"]),
+            ("Type", p["type"]),
+            ("Category", p["category"]),
+            ("Tags", p["tags"]),
+            ("Visibility", p["visibility"]),
+            ("Latest version", p["latest_version"]),
+            ("Current version", p["current_version"]),
+        ]
+    )
+    rows = [(v["version"], v["channel"], v["created_at"], v["changelog"]) for v in data["versions"]]
+    versions = output.table(("VERSION", "CHANNEL", "CREATED", "CHANGELOG"), rows, title="Versions")
+    output.show(summary, versions, _status_line(data["update_status"]))
+
+
+def _status_line(status: dict[str, Any]) -> str:
+    outdated = status["outdated_instantiation_count"]
+    available = "update available" if status["has_update_available"] else "up to date"
+    return f"Update status: {available} ({outdated} outdated instantiations)"
+
+
+@app.command("diff")
+def diff_profile(
+    profile_id: ProfileId,
+    from_version: Annotated[
+        int | None, typer.Option("--from", min=1, help="Older version (default: the one before).")
+    ] = None,
+    to_version: Annotated[
+        int | None, typer.Option("--to", min=1, help="Newer version (default: the latest).")
+    ] = None,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    fmt: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """Show what changed in the spec between two versions of a profile."""
+    params = {"from_version": from_version, "to_version": to_version}
+    with connect(server, token) as api:
+        data = api.get(f"{PROFILES}/{profile_id}/diff", params)
+    output.emit(data, fmt, _render_diff)
+
+
+def _render_diff(data: dict[str, Any]) -> None:
+    span = f"version {data['from_version']} to version {data['to_version']}"
+    if not data["changes"]:
+        output.message(f"No changes from {span}.")
+        return
+    rows = [(c["path"], c["op"], *_diff_values(c)) for c in data["changes"]]
+    output.show(output.table(("PATH", "OP", "FROM", "TO"), rows, title=f"Changes from {span}"))
+
+
+def _diff_values(change: dict[str, Any]) -> tuple[str, str]:
+    old = "" if change["op"] == "added" else output.compact(change.get("from"))
+    new = "" if change["op"] == "removed" else output.compact(change.get("to"))
+    return old, new
+
+
+@app.command("export")
+def export_profile(
+    profile_id: ProfileId,
+    version: Annotated[
+        int | None, typer.Option("--version", min=1, help="Version to export (default: latest).")
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Write the YAML to this file instead of stdout."),
+    ] = None,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+) -> None:
+    """Export one version as an IaC document (YAML), exactly as the API returns it."""
+    with connect(server, token) as api:
+        if version is None:
+            version = int(api.get(f"{PROFILES}/{profile_id}")["profile"]["latest_version"])
+        body = api.get_bytes(f"{PROFILES}/{profile_id}/versions/{version}/iac-export")
+    if file is None:
+        typer.echo(body.decode(), nl=False)
+        return
+    write_file(file, body)
+    output.step(f"wrote version {version} of profile {profile_id} to {file}")
+
+
+@app.command("import")
+def import_profile(
+    file: Annotated[str, typer.Argument(help="IaC document (YAML) to import; '-' reads stdin.")],
+    as_draft: Annotated[
+        bool, typer.Option("--as-draft", help="Create a draft instead of publishing a version.")
+    ] = False,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    fmt: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """Import an IaC document: publish it as the next version of its profile, or as a draft."""
+    raw = read_source(file)
+    with connect(server, token) as api:
+        data = api.post_yaml(f"{PROFILES}/import", raw, {"as_draft": as_draft})
+    output.emit(data, fmt, _render_draft_created if as_draft else render_published)
+
+
+def render_published(data: dict[str, Any]) -> None:
+    version = data["version"]
+    output.message(
+        f"published {data['profile']['name']} version {version['version']} ({version['channel']})"
+    )
+
+
+def _render_draft_created(data: dict[str, Any]) -> None:
+    output.message(f"created draft {data['id']} ({data['name']})")
+
+
+@app.command("delete")
+def delete_profile(
+    profile_id: ProfileId,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+) -> None:
+    """Delete a profile and all its versions (asks first unless --yes)."""
+    if not yes:
+        typer.confirm(f"Delete profile {profile_id} and all its versions?", abort=True, err=True)
+    with connect(server, token) as api:
+        api.delete(f"{PROFILES}/{profile_id}")
+    output.message(f"deleted profile {profile_id}")
