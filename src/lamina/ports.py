@@ -34,7 +34,7 @@ class TokenRepository(Protocol):
 
 
 class ProfileRepository(Protocol):
-    def list(self, org_id: int, query: ProfileQuery) -> Page[Profile]: ...
+    def page(self, org_id: int, query: ProfileQuery) -> Page[Profile]: ...
     def get(self, org_id: int, profile_id: int, *, include_public: bool = False) -> Profile | None:
         """The profile if `org_id` owns it, or if it is public and `include_public`."""
         ...
@@ -62,7 +62,7 @@ class VersionRepository(Protocol):
 
 
 class DraftRepository(Protocol):
-    def list(self, org_id: int, *, page: int, page_size: int, name: str | None) -> Page[Draft]: ...
+    def page(self, org_id: int, *, page: int, page_size: int, name: str | None) -> Page[Draft]: ...
     def get(self, org_id: int, draft_id: int) -> Draft | None: ...
     def create(self, draft: Draft) -> Draft: ...
     def update(self, draft: Draft, *, expected_version: int) -> Draft:
@@ -73,11 +73,16 @@ class DraftRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    orgs: OrgRepository
-    tokens: TokenRepository
-    profiles: ProfileRepository
-    versions: VersionRepository
-    drafts: DraftRepository
+    @property
+    def orgs(self) -> OrgRepository: ...
+    @property
+    def tokens(self) -> TokenRepository: ...
+    @property
+    def profiles(self) -> ProfileRepository: ...
+    @property
+    def versions(self) -> VersionRepository: ...
+    @property
+    def drafts(self) -> DraftRepository: ...
 
 
 class Store(Protocol):

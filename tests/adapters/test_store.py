@@ -124,7 +124,7 @@ def test_list_uses_the_same_statements_for_any_page_size(services: Services) -> 
     counts = []
     for size in (1, 5, 30, 200):
         with count_statements(services) as seen, services.store.unit_of_work() as uow:
-            page = uow.profiles.list(org.id, ProfileQuery(page_size=size, tag=None, search="p-"))
+            page = uow.profiles.page(org.id, ProfileQuery(page_size=size, tag=None, search="p-"))
         assert len(page.items) == min(size, 30)
         counts.append(len(seen))
     assert len(set(counts)) == 1, counts

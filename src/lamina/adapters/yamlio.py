@@ -39,7 +39,11 @@ class _Loader(yaml.CSafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-_Loader.add_constructor(_TIMESTAMP, lambda loader, node: loader.construct_scalar(node))
+def _timestamp_as_text(loader: _Loader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
+
+
+_Loader.add_constructor(_TIMESTAMP, _timestamp_as_text)
 
 
 class _Dumper(yaml.CSafeDumper):

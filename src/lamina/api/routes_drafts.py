@@ -20,7 +20,7 @@ def list_drafts(
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     name: str | None = None,
 ) -> schemas.ListResponse[schemas.DraftResponse]:
-    found = wired.drafts.list(who, page=page, page_size=page_size, name=name)
+    found = wired.drafts.list_drafts(who, page=page, page_size=page_size, name=name)
     return schemas.ListResponse(
         result=[schemas.DraftResponse.of(d) for d in found.items],
         total_count=found.total_count,

@@ -34,7 +34,7 @@ def list_profiles(
         tag=tag,
         include_public=include_public,
     )
-    found = wired.profiles.list(who, query)
+    found = wired.profiles.list_profiles(who, query)
     return schemas.ListResponse(
         result=[schemas.ProfileSummary.of(p) for p in found.items],
         total_count=found.total_count,

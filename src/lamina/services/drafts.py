@@ -22,11 +22,11 @@ class DraftService:
         self._store = store
         self._clock = clock
 
-    def list(
+    def list_drafts(
         self, principal: Principal, *, page: int, page_size: int, name: str | None = None
     ) -> Page[Draft]:
         with self._store.unit_of_work() as uow:
-            return uow.drafts.list(principal.org_id, page=page, page_size=page_size, name=name)
+            return uow.drafts.page(principal.org_id, page=page, page_size=page_size, name=name)
 
     def get(self, principal: Principal, draft_id: int) -> Draft:
         with self._store.unit_of_work() as uow:

@@ -43,7 +43,7 @@ class ProfileService:
         self._store = store
         self._clock = clock
 
-    def list(self, principal: Principal, query: ProfileQuery) -> Page[Profile]:
+    def list_profiles(self, principal: Principal, query: ProfileQuery) -> Page[Profile]:
         if not 1 <= query.page_size <= MAX_PAGE_SIZE or query.page < 1:
             raise InvalidInput(
                 "Bad page",
@@ -54,7 +54,7 @@ class ProfileService:
                 ],
             )
         with self._store.unit_of_work() as uow:
-            return uow.profiles.list(principal.org_id, query)
+            return uow.profiles.page(principal.org_id, query)
 
     def detail(self, principal: Principal, profile_id: int) -> ProfileDetail:
         with self._store.unit_of_work() as uow:

@@ -100,7 +100,7 @@ class SqlProfiles:
             return sa.or_(own, t.profiles.c.visibility == Visibility.PUBLIC.value)
         return own
 
-    def list(self, org_id: int, query: ProfileQuery) -> Page[Profile]:
+    def page(self, org_id: int, query: ProfileQuery) -> Page[Profile]:
         where = [self._visible(org_id, query.include_public)]
         if query.search:
             where.append(
@@ -297,7 +297,7 @@ class SqlDrafts:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def list(self, org_id: int, *, page: int, page_size: int, name: str | None) -> Page[Draft]:
+    def page(self, org_id: int, *, page: int, page_size: int, name: str | None) -> Page[Draft]:
         d = t.drafts.c
         where = [d.org_id == org_id]
         if name is not None:
