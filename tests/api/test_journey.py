@@ -312,3 +312,23 @@ def test_list_request_statement_count_does_not_grow_with_page_size(
         counts[size] = len([sql for sql in seen if not sql.startswith("BEGIN")])
     assert len(set(counts.values())) == 1, counts
     assert counts[1] == 3  # token lookup, count, page
+
+
+def test_hostile_draft_content_is_refused_and_nothing_changes(client: httpx.Client) -> None:
+    draft = client.post(DRAFTS, json={"name": "target"}).json()
+    deep: dict[str, Any] = {"type": "add-on"}
+    node = deep
+    for _ in range(150):
+        node["x"] = {}
+        node = node["x"]
+    response = client.post(f"{DRAFTS}/{draft['id']}", json={"spec": deep, "version": 1})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == "too_deep"
+    assert response.json()["errors"][0]["path"].startswith("spec.x.x")
+    stored = client.get(f"{DRAFTS}/{draft['id']}").json()
+    assert stored["version"] == 1 and stored["spec"] == {"type": "add-on", "layers": []}
+
+    bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    bomb += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    refused = client.post(f"{PROFILES}/import", content="\n".join(bomb))
+    assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == "too_large"

@@ -14,8 +14,6 @@ from lamina.domain import document
 from lamina.domain.errors import InvalidInput, Issue, PayloadTooLarge
 
 MAX_BYTES = 4 * 1024 * 1024
-MAX_NODES = 500_000
-MAX_DEPTH = 100
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
@@ -65,9 +63,7 @@ def load(text: str | bytes, *, max_bytes: int = MAX_BYTES) -> Any:
     except (yaml.YAMLError, RecursionError, UnicodeDecodeError) as error:
         issue = Issue("", "invalid_yaml", f"Cannot parse the document: {error}")
         raise InvalidInput("The document is not valid YAML", issues=[issue]) from error
-    issues = document.tree_issues(tree, max_depth=MAX_DEPTH, max_nodes=MAX_NODES)
-    if issues:
-        raise InvalidInput("The document holds values Lamina cannot store", issues=issues)
+    document.check_tree(tree)
     return tree
 
 

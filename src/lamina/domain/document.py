@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.domain import paths
-from lamina.domain.errors import Issue
+from lamina.domain.errors import InvalidInput, Issue
 from lamina.domain.models import Profile, ProfileVersion
 
 API_VERSION = "lamina.dev/v1"
@@ -114,6 +114,18 @@ def _slot(keys: list[str], key: str) -> int:
     before = METADATA_FIELDS[: METADATA_FIELDS.index(key)]
     positions = [i for i, existing in enumerate(keys) if existing in before]
     return max(positions) + 1 if positions else 0
+
+
+MAX_DEPTH = 100
+MAX_NODES = 500_000
+
+
+def check_tree(tree: Any, *, where: str = "") -> None:
+    """Refuse a tree that is not plain JSON-like data within the depth and size limits."""
+    issues = tree_issues(tree, max_depth=MAX_DEPTH, max_nodes=MAX_NODES)
+    if issues:
+        fixed = [Issue(paths.join(where, i.path), i.code, i.message) for i in issues]
+        raise InvalidInput("The document holds values Lamina cannot store", issues=fixed)
 
 
 def tree_issues(tree: Any, *, max_depth: int, max_nodes: int) -> list[Issue]:

@@ -20,3 +20,10 @@ def child(base: str, key: str | int) -> str:
 def named(base: str, name: str) -> str:
     """The path of the list entry called `name` (layers and parameters are matched by name)."""
     return f"{base}[{name}]"
+
+
+def join(base: str, relative: str) -> str:
+    """`relative` (a path from some sub-tree) as a path under `base`."""
+    if not base or not relative:
+        return base or relative
+    return base + relative if relative.startswith("[") else f"{base}.{relative}"

@@ -87,6 +87,9 @@ class DraftService:
     ) -> Draft:
         """Replace the draft's content if `expected_version` is still current (else StaleWrite)."""
         require(principal, Role.EDITOR)
+        document.check_tree(spec, where="spec")
+        document.check_tree(parameters, where="parameters")
+        document.check_tree(metadata, where="metadata")
         with self._store.unit_of_work(write=True) as uow:
             draft = uow.drafts.get(principal.org_id, draft_id)
             if draft is None:
