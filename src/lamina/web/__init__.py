@@ -1,1 +1,0 @@
-"""Lamina web package."""
