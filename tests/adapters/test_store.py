@@ -152,3 +152,10 @@ def test_concurrent_writers_on_one_profile(services: Services) -> None:
         profile = uow.profiles.get_by_name(principal.org_id, "busy")
         assert profile is not None
         assert [v.version for v in uow.versions.summaries(profile.id)] == [6, 5, 4, 3, 2, 1]
+
+
+def test_ids_of_deleted_rows_are_never_reused(services: Services) -> None:
+    first = publish(services, "acme", "first")
+    with services.store.unit_of_work(write=True) as uow:
+        uow.profiles.delete(first)
+    assert publish(services, "acme", "second") != first

@@ -332,3 +332,13 @@ def test_hostile_draft_content_is_refused_and_nothing_changes(client: httpx.Clie
     bomb += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
     refused = client.post(f"{PROFILES}/import", content="\n".join(bomb))
     assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == "too_large"
+
+
+def test_draft_metadata_never_keeps_an_exported_version(client: httpx.Client) -> None:
+    created = import_doc(client, web_platform(version=7), as_draft="true").json()
+    assert "version" not in created["metadata"]
+    updated = update_draft(client, created, web_platform(version=9)).json()
+    assert "version" not in updated["metadata"]
+    published = client.post(f"{DRAFTS}/{created['id']}/publish").json()
+    assert published["version"]["version"] == 1
+    assert client.post(DRAFTS, json={"name": "next"}).json()["id"] != created["id"]

@@ -1,1 +1,1 @@
-"""Lamina adapters package."""
+"""The only code that touches the outside world: store, YAML, clock."""

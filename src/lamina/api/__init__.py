@@ -1,1 +1,1 @@
-"""Lamina api package."""
+"""The REST API (FastAPI): routers, HTTP schemas, auth, problem+json errors."""

@@ -130,4 +130,8 @@ def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
     """Query parameters without the unset ones; booleans as true/false."""
     if params is None:
         return None
-    return {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in params.items() if v is not None}
+    return {
+        k: (str(v).lower() if isinstance(v, bool) else v)
+        for k, v in params.items()
+        if v is not None
+    }

@@ -42,7 +42,9 @@ def create_draft(
     ] = None,
     from_version: Annotated[
         int | None,
-        typer.Option("--from-version", min=1, help="Version of --profile to copy (default: latest)."),
+        typer.Option(
+            "--from-version", min=1, help="Version of --profile to copy (default: latest)."
+        ),
     ] = None,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
@@ -81,7 +83,7 @@ def _render_list(data: dict[str, Any]) -> None:
         (d["id"], d["name"], d["profile_id"], d["base_version"], d["version"], d["updated_at"])
         for d in data["result"]
     ]
-    output.show(output.table(columns, rows), output.page_footer(data))
+    output.show(output.table(columns, rows, wrap=("NAME",)), output.page_footer(data))
 
 
 @app.command("show")

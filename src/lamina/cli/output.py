@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -62,12 +63,24 @@ def step(text: str) -> None:
 
 
 def table(
-    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str | None = None,
+    wrap: Sequence[str] = (),
 ) -> Table:
-    """A table of plain cells (never read as markup); None shows as '-'."""
-    grid = Table(title=title, title_justify="left", header_style="bold")
+    """A table of plain cells (never read as markup; None shows as '-').
+
+    Only the `wrap` columns wrap when the terminal is narrow; the others are cut with '…'.
+    """
+    grid = Table(
+        title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, show_edge=False
+    )
     for name in columns:
-        grid.add_column(name, overflow="fold")
+        if name in wrap:
+            grid.add_column(name, overflow="fold")
+        else:
+            grid.add_column(name, no_wrap=True, overflow="ellipsis")
     for row in rows:
         grid.add_row(*(cell(value) for value in row))
     return grid
@@ -113,8 +126,10 @@ def issue_line(issue: dict[str, Any]) -> str:
 
 
 def issues_table(title: str, issues: list[dict[str, Any]]) -> Table:
-    rows = [(i.get("path") or "<document>", i.get("code", ""), i.get("message", "")) for i in issues]
-    return table(("PATH", "CODE", "MESSAGE"), rows, title=title)
+    rows = [
+        (i.get("path") or "<document>", i.get("code", ""), i.get("message", "")) for i in issues
+    ]
+    return table(("PATH", "CODE", "MESSAGE"), rows, title=title, wrap=("PATH", "MESSAGE"))
 
 
 def warn(issues: list[dict[str, Any]]) -> None:

@@ -34,7 +34,7 @@ ProfileId = Annotated[int, typer.Argument(help="Numeric ID of the profile (see `
 @app.command("list")
 def list_profiles(
     search: Annotated[
-        str | None, typer.Option(help="Only profiles whose name contains this text.")
+        str | None, typer.Option(help="Text to find in names and descriptions.")
     ] = None,
     category: Annotated[str | None, typer.Option(help="Only profiles of this category.")] = None,
     tag: Annotated[str | None, typer.Option(help="Only profiles carrying this tag.")] = None,
@@ -79,7 +79,8 @@ def _render_list(data: dict[str, Any]) -> None:
         )
         for p in data["result"]
     ]
-    output.show(output.table(columns, rows), output.page_footer(data))
+    table = output.table(columns, rows, wrap=("CATEGORY", "TAGS"))
+    output.show(table, output.page_footer(data))
 
 
 @app.command("show")
@@ -111,7 +112,8 @@ def _render_detail(data: dict[str, Any]) -> None:
         ]
     )
     rows = [(v["version"], v["channel"], v["created_at"], v["changelog"]) for v in data["versions"]]
-    versions = output.table(("VERSION", "CHANNEL", "CREATED", "CHANGELOG"), rows, title="Versions")
+    columns = ("VERSION", "CHANNEL", "CREATED", "CHANGELOG")
+    versions = output.table(columns, rows, title="Versions", wrap=("CHANGELOG",))
     output.show(summary, versions, _status_line(data["update_status"]))
 
 
@@ -147,7 +149,9 @@ def _render_diff(data: dict[str, Any]) -> None:
         output.message(f"No changes from {span}.")
         return
     rows = [(c["path"], c["op"], *_diff_values(c)) for c in data["changes"]]
-    output.show(output.table(("PATH", "OP", "FROM", "TO"), rows, title=f"Changes from {span}"))
+    columns = ("PATH", "OP", "FROM", "TO")
+    title = f"Changes from {span}"
+    output.show(output.table(columns, rows, title=title, wrap=("PATH", "FROM", "TO")))
 
 
 def _diff_values(change: dict[str, Any]) -> tuple[str, str]:

@@ -1,1 +1,1 @@
-"""Lamina services package."""
+"""One module per use case; services depend on ports, never on adapters."""

@@ -94,7 +94,7 @@ class DraftService:
             draft = uow.drafts.get(principal.org_id, draft_id)
             if draft is None:
                 raise NotFound(f"Draft {draft_id} does not exist")
-            new_metadata = draft.metadata if metadata is None else metadata
+            new_metadata = draft.metadata if metadata is None else _without_version(metadata)
             changed = replace(
                 draft,
                 name=_name_of(new_metadata),
@@ -158,8 +158,11 @@ def _spec_of(source: Any) -> dict[str, Any]:
 
 def _split(source: Any) -> dict[str, Any]:
     metadata = source.get("metadata")
-    if not isinstance(metadata, dict):
-        return {}
+    return _without_version(metadata) if isinstance(metadata, dict) else {}
+
+
+def _without_version(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Drafts have no version number yet: an exported one is dropped."""
     return {k: v for k, v in metadata.items() if k not in _VERSION_KEYS}
 
 

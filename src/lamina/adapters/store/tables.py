@@ -5,6 +5,8 @@ JSON columns use the plain JSON type (not JSONB) so documents keep their key ord
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData(
@@ -18,18 +20,22 @@ metadata = sa.MetaData(
 
 Timestamp = sa.DateTime(timezone=True)
 
-orgs = sa.Table(
+
+def _table(name: str, *items: Any) -> sa.Table:
+    # AUTOINCREMENT: SQLite must never hand a deleted row's id to a new row.
+    return sa.Table(name, metadata, *items, sqlite_autoincrement=True)
+
+
+orgs = _table(
     "orgs",
-    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("slug", sa.String(63), nullable=False, unique=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
 )
 
-api_tokens = sa.Table(
+api_tokens = _table(
     "api_tokens",
-    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
@@ -38,9 +44,8 @@ api_tokens = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
 )
 
-profiles = sa.Table(
+profiles = _table(
     "profiles",
-    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("name", sa.String(63), nullable=False),
@@ -66,9 +71,8 @@ profile_tags = sa.Table(
     sa.Index(None, "tag"),
 )
 
-profile_versions = sa.Table(
+profile_versions = _table(
     "profile_versions",
-    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("profile_id", sa.ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
@@ -81,9 +85,8 @@ profile_versions = sa.Table(
     sa.UniqueConstraint("profile_id", "version"),
 )
 
-drafts = sa.Table(
+drafts = _table(
     "drafts",
-    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("name", sa.String(200), nullable=False),

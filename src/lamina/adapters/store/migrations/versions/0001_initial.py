@@ -6,6 +6,8 @@ Revises:
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -35,8 +37,13 @@ FOR EACH ROW EXECUTE FUNCTION lamina_refuse_version_update()
 """
 
 
+def _create_table(name: str, *items: Any) -> None:
+    # AUTOINCREMENT: SQLite must never hand a deleted row's id to a new row.
+    op.create_table(name, *items, sqlite_autoincrement=True)
+
+
 def upgrade() -> None:
-    op.create_table(
+    _create_table(
         "orgs",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("slug", sa.String(63), nullable=False),
@@ -44,7 +51,7 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         sa.UniqueConstraint("slug", name="uq_orgs_slug"),
     )
-    op.create_table(
+    _create_table(
         "api_tokens",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column(
@@ -59,7 +66,7 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         sa.UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
     )
-    op.create_table(
+    _create_table(
         "profiles",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column(
@@ -95,7 +102,7 @@ def upgrade() -> None:
         sa.Column("tag", sa.String(200), primary_key=True),
     )
     op.create_index("ix_profile_tags_tag", "profile_tags", ["tag"])
-    op.create_table(
+    _create_table(
         "profile_versions",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column(
@@ -115,7 +122,7 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         sa.UniqueConstraint("profile_id", "version", name="uq_profile_versions_profile_id_version"),
     )
-    op.create_table(
+    _create_table(
         "drafts",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column(

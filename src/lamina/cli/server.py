@@ -1,0 +1,103 @@
+"""`lamina serve` and `lamina token create`: commands that use the store directly."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from lamina.api.app import create_app
+from lamina.cli import output
+from lamina.config import SETTINGS, Services, Settings, build_services, demo_documents
+from lamina.domain.models import Role
+from lamina.services import auth, demo
+
+DOCS_PATH = "/api/v1/docs"
+_PASSWORD = re.compile(r"(://[^:/@]+):[^@]*@")
+
+token_app = typer.Typer(
+    help="Issue API tokens, straight into the database (LAMINA_DATABASE_URL).",
+    no_args_is_help=True,
+)
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(envvar="LAMINA_HOST", help="Address to listen on.", show_envvar=True)
+    ] = SETTINGS["LAMINA_HOST"][0],
+    port: Annotated[
+        int,
+        typer.Option(
+            envvar="LAMINA_PORT", min=1, max=65535, help="Port to listen on.", show_envvar=True
+        ),
+    ] = int(SETTINGS["LAMINA_PORT"][0]),
+) -> None:
+    """Run the Lamina API on the database of LAMINA_DATABASE_URL (migrated on start).
+
+    Into a database without a `demo` org, the demo org is seeded with example profiles and
+    its token is printed (set LAMINA_DEMO=0 to skip).
+    """
+    settings = replace(Settings(), host=host, port=port)
+    wired = build_services(settings)
+    try:
+        token = _seed_demo(wired) if settings.demo else None
+        _announce(settings, token)
+        uvicorn.run(create_app(wired), host=host, port=port, log_level="info")
+    finally:
+        wired.store.dispose()
+
+
+def _seed_demo(wired: Services) -> str | None:
+    return demo.seed(wired.store, wired.profiles, demo_documents())
+
+
+def _announce(settings: Settings, demo_token: str | None) -> None:
+    url = base_url(settings.host, settings.port)
+    output.message(f"Lamina listening on {url} (database {mask_password(settings.database_url)})")
+    output.message(f"API docs: {url}{DOCS_PATH}")
+    if demo_token is None:
+        return
+    server_env = "" if url == SETTINGS["LAMINA_SERVER"][0] else f"export LAMINA_SERVER={url}\n  "
+    output.message(
+        f"\nSeeded the demo org '{demo.DEMO_ORG}'. Its admin token (shown only now):\n"
+        f"  {demo_token}\n"
+        f"Try:\n"
+        f"  {server_env}export LAMINA_TOKEN={demo_token}\n"
+        f"  lamina profiles list\n"
+        f'  curl -H "Authorization: Bearer $LAMINA_TOKEN" {url}/api/v1/org/stack-profiles\n'
+    )
+
+
+def base_url(host: str, port: int) -> str:
+    """The URL clients use: a wildcard address is reached on loopback; IPv6 goes in brackets."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def mask_password(url: str) -> str:
+    return _PASSWORD.sub(r"\1:***@", url)
+
+
+@token_app.command("create")
+def create_token(
+    org: Annotated[str, typer.Option(help="Slug of the org (created if it does not exist).")],
+    role: Annotated[
+        Role, typer.Option(help="What the token may do.", case_sensitive=False)
+    ] = Role.ADMIN,
+    label: Annotated[str, typer.Option(help="A note to recognise the token by.")] = "",
+) -> None:
+    """Create an API token for an org and print only the token.
+
+    For example: export LAMINA_TOKEN=$(lamina token create --org acme)
+    """
+    wired = build_services(replace(Settings(), demo=False))
+    try:
+        token = auth.create_token(wired.store, org_slug=org, role=role, label=label)
+    finally:
+        wired.store.dispose()
+    typer.echo(token)
