@@ -28,7 +28,10 @@ class OutputFormat(StrEnum):
 
 def console(*, stderr: bool = False) -> Console:
     """A console on the current stdout or stderr (made per call so tests and pipes are honoured)."""
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    probe = Console(stderr=stderr)
+    # Piped output is read by people with pagers and by grep: do not squeeze it to 80 columns.
+    width = None if probe.is_terminal else 160
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
 def emit(data: Any, fmt: OutputFormat, render: Callable[[Any], None]) -> None:

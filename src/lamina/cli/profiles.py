@@ -79,7 +79,7 @@ def _render_list(data: dict[str, Any]) -> None:
         )
         for p in data["result"]
     ]
-    table = output.table(columns, rows, wrap=("CATEGORY", "TAGS"))
+    table = output.table(columns, rows, wrap=("TAGS",))
     output.show(table, output.page_footer(data))
 
 

@@ -59,6 +59,10 @@ def _announce(settings: Settings, demo_token: str | None) -> None:
     output.message(f"Lamina listening on {url} (database {mask_password(settings.database_url)})")
     output.message(f"API docs: {url}{DOCS_PATH}")
     if demo_token is None:
+        output.message(
+            "Get a token for an org with: "
+            f"lamina token create --org {demo.DEMO_ORG} (same LAMINA_DATABASE_URL)"
+        )
         return
     server_env = "" if url == SETTINGS["LAMINA_SERVER"][0] else f"export LAMINA_SERVER={url}\n  "
     output.message(
