@@ -9,11 +9,13 @@ from typing import Any, Protocol
 from lamina.domain.models import (
     Draft,
     Org,
+    PackVersion,
     Page,
     Principal,
     Profile,
     ProfileQuery,
     ProfileVersion,
+    RegistryConfig,
     Role,
     VersionSummary,
 )
@@ -91,3 +93,76 @@ class Store(Protocol):
         ...
 
     def migrate(self) -> None: ...
+
+
+class ChartSource(Protocol):
+    """Reads one kind of registry: its index, and chart archives."""
+
+    def index(self, registry: RegistryConfig) -> list[PackVersion]:
+        """Every chart version the registry offers (RegistryUnavailable when unreachable)."""
+        ...
+
+    def fetch(self, registry: RegistryConfig, pack: PackVersion, *, max_bytes: int) -> bytes:
+        """The archive bytes of `pack`; refuses archives over `max_bytes`."""
+        ...
+
+
+class LoadedChart(Protocol):
+    """A chart held in memory by the engine; loading is slow, rendering from it is fast."""
+
+    @property
+    def metadata(self) -> dict[str, Any]: ...
+
+
+class ChartEngine(Protocol):
+    """The Helm engine: load, inspect and render charts in-process."""
+
+    def load(self, archive: bytes) -> LoadedChart:
+        """Load a chart archive (InvalidChart when it is corrupt or hostile)."""
+        ...
+
+    def default_values(self, chart: LoadedChart) -> dict[str, Any]:
+        """The chart's complete default values, subcharts included."""
+        ...
+
+    def values_schema(self, chart: LoadedChart) -> dict[str, Any] | None: ...
+
+    def validate_values(self, chart: LoadedChart, values: dict[str, Any]) -> list[str]:
+        """Messages for each way `values` break the chart's values schema (empty: valid)."""
+        ...
+
+    def render(
+        self,
+        chart: LoadedChart,
+        *,
+        values: dict[str, Any],
+        release: str,
+        namespace: str,
+        kube_version: str | None,
+        api_versions: list[str],
+    ) -> dict[str, str]:
+        """`helm template`: {template path: rendered text}; RenderFailed names the template."""
+        ...
+
+    def digest(self, archive: bytes) -> str:
+        """`sha256:<hex>` of an archive, as chart repository indexes state it."""
+        ...
+
+
+class BlobStore(Protocol):
+    """Content-addressed storage of chart archives, keyed by `sha256:<hex>`."""
+
+    def get(self, digest: str) -> bytes | None: ...
+    def put(self, data: bytes) -> str: ...
+
+
+class Kustomizer(Protocol):
+    def build(self, files: dict[str, str]) -> str:
+        """`kustomize build` of a directory holding `files` (a kustomization.yaml among them)."""
+        ...
+
+
+class ObjectValidator(Protocol):
+    def validate(self, obj: dict[str, Any], *, kube_version: str) -> tuple[list[str], bool]:
+        """(problems, known): schema problems of one object; known=False for unknown kinds."""
+        ...

@@ -69,3 +69,27 @@ class Forbidden(LaminaError):
 
 class PayloadTooLarge(InvalidInput):
     title = "Payload too large"
+
+
+class RegistryUnavailable(LaminaError):
+    """A registry could not be reached or answered nonsense."""
+
+    title = "Registry unavailable"
+
+
+class InvalidChart(InvalidInput):
+    """A chart archive is corrupt, too large, escapes its root, or fails its digest."""
+
+    title = "Invalid chart"
+
+
+class RenderFailed(InvalidInput):
+    """A template, kustomization or substitution failed; issues name layer and template."""
+
+    title = "Render failed"
+
+
+class ToolMissing(LaminaError):
+    """A program Lamina needs (kustomize) is not installed."""
+
+    title = "Tool missing"

@@ -124,3 +124,36 @@ class ProfileQuery:
     tag: str | None = None
     include_public: bool = False
     names: list[str] = field(default_factory=list)
+
+
+class RegistryKind(StrEnum):
+    HELM = "helm"
+    OCI = "oci"
+    LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    """Where packs come from. `url`: an https:// chart repository, oci://host/path, or a
+    directory; `charts` names the charts of an OCI registry (OCI cannot list them)."""
+
+    kind: RegistryKind
+    url: str
+    username: str | None = None
+    password: str | None = None
+    charts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PackVersion:
+    """One chart at one version, as a registry's index describes it."""
+
+    name: str
+    version: str
+    app_version: str = ""
+    description: str = ""
+    digest: str = ""  # sha256:<hex> of the archive, when the index states it
+    kube_version: str = ""  # the chart's kubeVersion constraint
+    deprecated: bool = False
+    urls: tuple[str, ...] = ()
+    created: str = ""
