@@ -9,12 +9,14 @@ from typing import Any, Protocol
 from lamina.domain.models import (
     Draft,
     Org,
+    PackSummary,
     PackVersion,
     Page,
     Principal,
     Profile,
     ProfileQuery,
     ProfileVersion,
+    Registry,
     RegistryConfig,
     Role,
     VersionSummary,
@@ -85,6 +87,8 @@ class UnitOfWork(Protocol):
     def versions(self) -> VersionRepository: ...
     @property
     def drafts(self) -> DraftRepository: ...
+    @property
+    def registries(self) -> RegistryRepository: ...
 
 
 class Store(Protocol):
@@ -166,3 +170,29 @@ class ObjectValidator(Protocol):
     def validate(self, obj: dict[str, Any], *, kube_version: str) -> tuple[list[str], bool]:
         """(problems, known): schema problems of one object; known=False for unknown kinds."""
         ...
+
+
+class RegistryRepository(Protocol):
+    def page(self, org_id: int, *, page: int, page_size: int) -> Page[Registry]: ...
+    def get(self, org_id: int, registry_id: int) -> Registry | None: ...
+    def get_by_name(self, org_id: int, name: str) -> Registry | None: ...
+    def create(self, registry: Registry) -> Registry: ...
+    def delete(self, org_id: int, registry_id: int) -> bool: ...
+    def mark_synced(self, registry_id: int, *, at: datetime, error: str | None) -> None: ...
+    def replace_packs(
+        self, registry_id: int, packs: list[PackVersion], latest: set[tuple[str, str]]
+    ) -> None:
+        """Make `packs` the registry's whole index; `latest` marks (name, version) newest."""
+        ...
+
+    def packs(
+        self, org_id: int, *, search: str | None, registry: str | None, page: int, page_size: int
+    ) -> Page[PackSummary]: ...
+    def versions(self, registry_id: int, name: str) -> list[PackVersion]: ...
+
+
+class Cipher(Protocol):
+    """Seals credentials at rest."""
+
+    def seal(self, plain: str) -> str: ...
+    def open(self, sealed: str) -> str: ...

@@ -157,3 +157,28 @@ class PackVersion:
     deprecated: bool = False
     urls: tuple[str, ...] = ()
     created: str = ""
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A registered pack source. `password_sealed` is ciphertext; only sync ever opens it."""
+
+    id: int
+    org_id: int
+    name: str
+    kind: RegistryKind
+    url: str
+    username: str | None
+    password_sealed: str | None
+    charts: tuple[str, ...]
+    synced_at: datetime | None
+    sync_error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PackSummary:
+    """A chart of a registry at its newest stable version."""
+
+    registry: str
+    pack: PackVersion

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from lamina.adapters.store import tables as t
+from lamina.adapters.store.registries import SqlRegistries
+from lamina.adapters.store.rows import aware
 from lamina.domain.errors import StaleWrite
 from lamina.domain.models import (
     Draft,
@@ -23,11 +25,6 @@ from lamina.domain.models import (
     VersionSummary,
     Visibility,
 )
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class SqlOrgs:
@@ -85,8 +82,8 @@ def _profile(row: RowMapping) -> Profile:
         type=ProfileType(row["type"]),
         latest_version=row["latest_version"],
         current_version=row["current_version"],
-        created_at=_aware(row["created_at"]),
-        updated_at=_aware(row["updated_at"]),
+        created_at=aware(row["created_at"]),
+        updated_at=aware(row["updated_at"]),
     )
 
 
@@ -205,7 +202,7 @@ def _version(row: RowMapping) -> ProfileVersion:
         spec=row["spec"],
         metadata=row["metadata"],
         lock=row["lock"],
-        created_at=_aware(row["created_at"]),
+        created_at=aware(row["created_at"]),
     )
 
 
@@ -225,7 +222,7 @@ class SqlVersions:
                 version=r["version"],
                 channel=r["channel"],
                 changelog=r["changelog"],
-                created_at=_aware(r["created_at"]),
+                created_at=aware(r["created_at"]),
             )
             for r in rows
         ]
@@ -288,8 +285,8 @@ def _draft(row: RowMapping) -> Draft:
         metadata=row["metadata"],
         spec=row["spec"],
         version=row["version"],
-        created_at=_aware(row["created_at"]),
-        updated_at=_aware(row["updated_at"]),
+        created_at=aware(row["created_at"]),
+        updated_at=aware(row["updated_at"]),
     )
 
 
@@ -385,3 +382,4 @@ class SqlUnitOfWork:
         self.profiles = SqlProfiles(conn)
         self.versions = SqlVersions(conn)
         self.drafts = SqlDrafts(conn)
+        self.registries = SqlRegistries(conn)

@@ -99,3 +99,37 @@ drafts = _table(
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Index(None, "org_id", "name"),
 )
+
+registries = _table(
+    "registries",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(63), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("username", sa.Text, nullable=True),
+    sa.Column("password_sealed", sa.Text, nullable=True),
+    sa.Column("charts", sa.JSON, nullable=False),
+    sa.Column("synced_at", Timestamp, nullable=True),
+    sa.Column("sync_error", sa.Text, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("org_id", "name"),
+)
+
+pack_versions = _table(
+    "pack_versions",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("registry_id", sa.ForeignKey("registries.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("version", sa.String(128), nullable=False),
+    sa.Column("app_version", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("digest", sa.String(80), nullable=False),
+    sa.Column("kube_version", sa.String(200), nullable=False),
+    sa.Column("deprecated", sa.Boolean, nullable=False),
+    sa.Column("urls", sa.JSON, nullable=False),
+    sa.Column("created", sa.String(64), nullable=False),
+    sa.Column("is_latest", sa.Boolean, nullable=False),
+    sa.UniqueConstraint("registry_id", "name", "version"),
+    sa.Index(None, "registry_id", "is_latest"),
+)
