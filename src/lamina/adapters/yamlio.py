@@ -67,6 +67,26 @@ def load(text: str | bytes, *, max_bytes: int = MAX_BYTES) -> Any:
     return tree
 
 
+def load_all(text: str, *, source: str = "") -> list[Any]:
+    """Every document of a YAML stream (empty ones dropped), e.g. one rendered template."""
+    try:
+        documents = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]  # noqa: S506
+    except yaml.MarkedYAMLError as error:
+        issue = _issue(error)
+        issue = Issue(source, issue.code, f"{source}: {issue.message}" if source else issue.message)
+        raise InvalidInput("Rendered output is not valid YAML", issues=[issue]) from error
+    for each in documents:
+        document.check_tree(each, where=source)
+    return documents
+
+
+def dump_all(documents: list[Any]) -> str:
+    """A multi-document YAML stream."""
+    return yaml.dump_all(
+        documents, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+    )
+
+
 def _issue(error: yaml.MarkedYAMLError) -> Issue:
     mark = error.problem_mark or error.context_mark
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"

@@ -53,3 +53,22 @@ def _leaves(tree: Any, path: str) -> list[tuple[str, Any]]:
             out += _leaves(value, paths.child(path, str(key)))
         return out
     return [(path, tree)]
+
+
+def overlay(*trees: dict[str, Any]) -> dict[str, Any]:
+    """User values merged for Helm: maps merge, later levels win, and a None is kept so that
+    Helm itself deletes that key from the chart defaults (as `helm template -f` would)."""
+    merged: dict[str, Any] = {}
+    for tree in trees:
+        merged = _overlay(merged, tree)
+    return merged
+
+
+def _overlay(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _overlay(out[key], value)
+        else:
+            out[key] = value
+    return out
