@@ -169,7 +169,12 @@ ERROR_CASES: list[tuple[str, str, Edit]] = [
     ("invalid_value", "spec.type", put("spec", "type", value="addon")),
     ("invalid_value", "spec.parameters[1].type", put(*P1, "type", value="integer")),
     ("invalid_value", "spec.layers[2].profile.version", put(*L2, "profile", "version", value=0)),
-    ("invalid_value", "spec.layers[3].kustomize", put(*L3, "kustomize", "resources", value=[])),
+    ("wrong_type", "spec.layers[3].kustomize.bases", put(*L3, "kustomize", "bases", value="x")),
+    (
+        "unknown_dependency",
+        "spec.layers[3].kustomize.bases[0]",
+        put(*L3, "kustomize", "bases", value=["nowhere"]),
+    ),
     ("invalid_name", "metadata.name", put("metadata", "name", value="Web_Platform")),
     ("invalid_name", "spec.layers[3].name", put(*L3, "name", value="-patches")),
     (

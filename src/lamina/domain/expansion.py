@@ -62,7 +62,7 @@ def _expand(
     out: list[FlatLayer] = []
     for index, layer in enumerate(layers):
         deps = base_deps + tuple(
-            member for dep in layer.get("dependsOn") or [] for member in groups.get(dep, ())
+            member for _, _, dep in layering.needs(layer) for member in groups.get(dep, ())
         )
         if "profile" in layer:
             out += _expand_nested(layer, nested, prefix, deps, trail)

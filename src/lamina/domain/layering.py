@@ -100,10 +100,19 @@ def _rank(category: Any) -> int:
 
 
 def _depends_on(layer: Mapping[str, Any]) -> list[str]:
-    raw = layer.get("dependsOn")
-    if not isinstance(raw, list):
-        return []
-    return [dep for dep in raw if isinstance(dep, str)]
+    return [name for _, _, name in needs(layer)]
+
+
+def needs(layer: Mapping[str, Any]) -> list[tuple[str, int, str]]:
+    """Layers this one must follow: its `dependsOn`, and the `bases` its kustomization
+    consumes, as (field, index, name) so callers can point at the entry."""
+    found: list[tuple[str, int, str]] = []
+    kustomize = layer.get("kustomize")
+    bases = kustomize.get("bases") if isinstance(kustomize, Mapping) else None
+    for field, raw in (("dependsOn", layer.get("dependsOn")), ("bases", bases)):
+        if isinstance(raw, list):
+            found += [(field, i, name) for i, name in enumerate(raw) if isinstance(name, str)]
+    return found
 
 
 def nested_ref(layer: Any) -> tuple[str, int] | None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lamina.domain.errors import Issue
-from lamina.domain.layering import INFRA_CATEGORIES, find_cycle, nested_ref
+from lamina.domain.layering import INFRA_CATEGORIES, find_cycle, needs, nested_ref
 from lamina.domain.paths import child
 
 NestedGraph = Mapping[tuple[str, int], Sequence[tuple[str, int]] | None]
@@ -43,17 +43,16 @@ def _check_dependencies(layers: Sequence[Any], base: str) -> list[Issue]:
     graph: dict[str, list[str]] = {name: [] for name in names}
     issues: list[Issue] = []
     for index, layer in enumerate(layers):
-        deps = layer.get("dependsOn") if isinstance(layer, Mapping) else None
-        if not isinstance(deps, list):
+        if not isinstance(layer, Mapping):
             continue
         owner = layer.get("name")
-        for j, dep in enumerate(deps):
-            if not isinstance(dep, str):
-                continue  # already a wrong_type
+        for field, j, dep in needs(layer):
             if dep not in names:
-                where = child(child(child(base, index), "dependsOn"), j)
-                message = f"depends on layer {dep!r}, which the profile does not have"
-                issues.append(Issue(where, "unknown_dependency", message))
+                parent = child(child(base, index), "dependsOn")
+                if field == "bases":
+                    parent = child(child(child(base, index), "kustomize"), "bases")
+                message = f"names layer {dep!r}, which the profile does not have"
+                issues.append(Issue(child(parent, j), "unknown_dependency", message))
             elif isinstance(owner, str) and names[owner] == index:
                 graph[owner].append(dep)
     return issues + _cycle_issues(graph, names, base)

@@ -176,20 +176,17 @@ def _filled(value: Any) -> bool:
 
 def _check_kustomize(raw: Any, path: str) -> list[Issue]:
     if not isinstance(raw, Mapping):
-        return [wrong_type(path, raw, "a mapping with path, or resources and patches")]
-    issues = check_fields(raw, path, ("path", "resources", "patches"), ())
-    has_path, has_resources = raw.get("path") is not None, raw.get("resources") is not None
-    if has_path and has_resources:
-        message = "kustomize takes either 'path' or 'resources', not both"
-        issues.append(Issue(path, "invalid_value", message))
-    elif not has_path and not has_resources:
-        message = "kustomize needs either 'path' or 'resources'"
+        return [wrong_type(path, raw, "a mapping with resources, bases or path, and patches")]
+    issues = check_fields(raw, path, ("path", "resources", "bases", "patches"), ())
+    if all(raw.get(key) is None for key in ("path", "resources", "bases")):
+        message = "kustomize needs 'resources', 'bases' (layers to patch) or a 'path'"
         issues.append(Issue(path, "missing_field", message))
     issues += check_nonempty(raw, "path", path)
     issues += _check_resources(raw.get("resources"), child(path, "resources"))
-    patches = raw.get("patches")
-    if patches is not None and not is_list(patches):
-        issues.append(wrong_type(child(path, "patches"), patches, "a list"))
+    for key, expected in (("patches", "a list"), ("bases", "a list of layer names")):
+        value = raw.get(key)
+        if value is not None and not is_list(value):
+            issues.append(wrong_type(child(path, key), value, expected))
     return issues
 
 
