@@ -11,6 +11,7 @@ from lamina.domain.models import Draft, Page, Principal, Profile, ProfileVersion
 from lamina.ports import Clock, Store, UnitOfWork
 from lamina.services import publishing
 from lamina.services.access import require
+from lamina.services.checks import DocumentChecker
 
 EMPTY_SPEC: dict[str, Any] = {"type": "add-on", "parameters": [], "layers": []}
 # Keys of an exported document's metadata that belong to one version, not to a draft.
@@ -18,9 +19,10 @@ _VERSION_KEYS = ("version",)
 
 
 class DraftService:
-    def __init__(self, *, store: Store, clock: Clock) -> None:
+    def __init__(self, *, store: Store, clock: Clock, checker: DocumentChecker) -> None:
         self._store = store
         self._clock = clock
+        self._checker = checker
 
     def list_drafts(
         self, principal: Principal, *, page: int, page_size: int, name: str | None = None
@@ -111,11 +113,10 @@ class DraftService:
                 raise NotFound(f"Draft {draft_id} does not exist")
 
     def validate(self, principal: Principal, draft_id: int) -> validation.Report:
-        with self._store.unit_of_work() as uow:
-            draft = uow.drafts.get(principal.org_id, draft_id)
-            if draft is None:
-                raise NotFound(f"Draft {draft_id} does not exist")
-            return publishing.validate(uow, principal.org_id, document_of(draft))
+        """Structural rules, then the deep checks: charts, rendering, object schemas."""
+        draft = self.get(principal, draft_id)
+        report, _ = self._checker.check(principal.org_id, document_of(draft))
+        return report
 
     def publish(
         self, principal: Principal, draft_id: int, overrides: dict[str, Any]
@@ -123,14 +124,18 @@ class DraftService:
         """Publish the draft as the next version of its profile and delete the draft."""
         require(principal, Role.EDITOR)
         draft = self.get(principal, draft_id)
+        doc = document_of(draft)
+        report, lock = self._checker.check(principal.org_id, doc)
+        publishing.raise_if_invalid(report)
         return publishing.publish(
             self._store,
             principal,
-            doc=document_of(draft),
+            doc=doc,
             now=self._clock.now(),
             profile_id=draft.profile_id,
             overrides=overrides,
             draft_id=draft.id,
+            lock=lock,
         )
 
 

@@ -19,6 +19,7 @@ from lamina.domain.models import (
 from lamina.ports import Clock, Store, UnitOfWork
 from lamina.services import publishing
 from lamina.services.access import require
+from lamina.services.checks import DocumentChecker
 
 MAX_PAGE_SIZE = 200
 EDITABLE_FIELDS = ("name", "description", "category", "tags", "visibility")
@@ -39,9 +40,10 @@ class ProfileDetail:
 
 
 class ProfileService:
-    def __init__(self, *, store: Store, clock: Clock) -> None:
+    def __init__(self, *, store: Store, clock: Clock, checker: DocumentChecker) -> None:
         self._store = store
         self._clock = clock
+        self._checker = checker
 
     def list_profiles(self, principal: Principal, query: ProfileQuery) -> Page[Profile]:
         if not 1 <= query.page_size <= MAX_PAGE_SIZE or query.page < 1:
@@ -121,7 +123,9 @@ class ProfileService:
     def import_document(self, principal: Principal, doc: Any) -> tuple[Profile, ProfileVersion]:
         """Publish `doc` as version 1 of a new profile or the next version of its namesake."""
         require(principal, Role.EDITOR)
-        return publishing.publish(self._store, principal, doc=doc, now=self._clock.now())
+        report, lock = self._checker.check(principal.org_id, doc)
+        publishing.raise_if_invalid(report)
+        return publishing.publish(self._store, principal, doc=doc, now=self._clock.now(), lock=lock)
 
 
 def _readable(uow: UnitOfWork, principal: Principal, profile_id: int) -> Profile:

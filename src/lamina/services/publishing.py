@@ -54,8 +54,10 @@ def publish(
     profile_id: int | None = None,
     overrides: dict[str, Any] | None = None,
     draft_id: int | None = None,
+    lock: dict[str, Any] | None = None,
 ) -> tuple[Profile, ProfileVersion]:
-    """Validate `doc` and store it as the next version (creating the profile if needed).
+    """Validate `doc` and store it, with its `lock`, as the next version (creating the
+    profile if needed).
 
     `overrides` may set channel, changelog and visibility. When `draft_id` is given the draft
     is deleted in the same transaction. Concurrent publishers get distinct numbers; a race to
@@ -65,7 +67,7 @@ def publish(
         try:
             with store.unit_of_work(write=True) as uow:
                 raise_if_invalid(validate(uow, principal.org_id, doc))
-                result = _store_version(uow, principal, doc, now, profile_id, overrides or {})
+                result = _store_version(uow, principal, doc, now, profile_id, overrides or {}, lock)
                 if draft_id is not None:
                     uow.drafts.delete(principal.org_id, draft_id)
                 return result
@@ -82,6 +84,7 @@ def _store_version(
     now: datetime,
     profile_id: int | None,
     overrides: dict[str, Any],
+    lock: dict[str, Any] | None,
 ) -> tuple[Profile, ProfileVersion]:
     metadata, spec = doc["metadata"], doc["spec"]
     fields = document.profile_fields(metadata)
@@ -98,6 +101,7 @@ def _store_version(
         spec=spec,
         metadata=metadata,
         created_at=now,
+        lock=lock,
     )
     uow.versions.add(version)
     fields.update(type=spec["type"], latest_version=number)

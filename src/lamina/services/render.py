@@ -46,7 +46,7 @@ class StackRender:
 
 
 @dataclass
-class _Inputs:
+class Inputs:
     """Everything one render reads from the store, gathered up front."""
 
     org_id: int
@@ -80,7 +80,7 @@ class RenderService:
 
     def gather(
         self, uow: UnitOfWork, org_id: int, spec: dict[str, Any], lock: dict[str, Any] | None
-    ) -> _Inputs:
+    ) -> Inputs:
         """Read the nested profile versions a spec reaches (breadth first, bounded)."""
         nested: dict[tuple[str, int], ProfileVersion] = {}
         queue = list(layering.nested_refs(spec))
@@ -92,23 +92,27 @@ class RenderService:
             if found is not None:
                 nested[ref] = found
                 queue += layering.nested_refs(found.spec)
-        return _Inputs(org_id=org_id, spec=spec, lock=lock, nested=nested)
+        return Inputs(org_id=org_id, spec=spec, lock=lock, nested=nested)
 
     def render(
         self,
-        inputs: _Inputs,
+        inputs: Inputs,
         supplied: Mapping[str, Any],
         cluster: ClusterFacts,
         overrides: Mapping[str, dict[str, Any]] | None = None,
         *,
         placeholders: bool = False,
+        redact: bool = False,
     ) -> StackRender:
-        """Render every layer in order; InvalidInput/RenderFailed name what failed where."""
+        """Render every layer in order; InvalidInput/RenderFailed name what failed where.
+
+        `placeholders` stands in for missing values (validation); `redact` renders secret
+        parameters as "<redacted>" (previews shown to people)."""
         overrides = overrides or {}
         nested_specs = {ref: v.spec for ref, v in inputs.nested.items()}
         flat = expansion.expand(inputs.spec, nested_specs)
         _check_overrides(overrides, flat)
-        contexts = _Contexts(inputs, supplied, cluster, placeholders)
+        contexts = Contexts(inputs, supplied, cluster, placeholders, redact)
         kube = cluster.kubernetes_version or kubernetes_version_of(inputs.spec)
         done: dict[str, RenderedLayer] = {}
         lock: dict[str, Any] = {}
@@ -126,8 +130,8 @@ class RenderService:
     def _layer(
         self,
         layer: FlatLayer,
-        inputs: _Inputs,
-        contexts: _Contexts,
+        inputs: Inputs,
+        contexts: Contexts,
         overrides: Mapping[str, dict[str, Any]],
         kube: str | None,
         done: dict[str, RenderedLayer],
@@ -151,13 +155,13 @@ class RenderService:
     def _chart(
         self,
         layer: FlatLayer,
-        inputs: _Inputs,
+        inputs: Inputs,
         context: values.Context,
         cluster_values: dict[str, Any],
         kube: str | None,
         lock: dict[str, Any],
     ) -> RenderedLayer:
-        chart, digest, lock[layer.name] = self._load(layer, inputs)
+        chart, digest, lock[layer.name] = self.load_chart(layer, inputs)
         profile_values = values.substitute(layer.values, context, f"{layer.path}.values")
         user = effective.overlay(
             profile_values, values.substitute(cluster_values, context, "values")
@@ -189,7 +193,9 @@ class RenderService:
         self._store_cached(key, rendered)
         return rendered
 
-    def _load(self, layer: FlatLayer, inputs: _Inputs) -> tuple[LoadedChart, str, dict[str, Any]]:
+    def load_chart(
+        self, layer: FlatLayer, inputs: Inputs
+    ) -> tuple[LoadedChart, str, dict[str, Any]]:
         """The layer's chart: the pinned one of a lock (from memory when loaded before), or the
         newest matching version for a draft."""
         entry = _lock_entry(inputs, layer)
@@ -202,7 +208,7 @@ class RenderService:
         return chart, digest, resolved.lock_entry(digest)
 
     def _resolve(
-        self, layer: FlatLayer, inputs: _Inputs, entry: dict[str, Any] | None
+        self, layer: FlatLayer, inputs: Inputs, entry: dict[str, Any] | None
     ) -> tuple[ResolvedChart, str]:
         with self._store.unit_of_work() as uow:
             if entry is not None:
@@ -239,6 +245,8 @@ class RenderService:
             name = f"resources/{i:03d}.yaml"
             files[name] = self._dump(item) if isinstance(item, dict) else str(item)
             resources.append(name)
+        if source.get("path"):
+            resources.append(str(source["path"]))  # a kustomize remote target
         kustomization: dict[str, Any] = {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
@@ -274,20 +282,22 @@ class RenderService:
                 self._cache.popitem(last=False)
 
 
-class _Contexts:
+class Contexts:
     """Bound parameters per profile: the top profile's, and each nested profile's (which
     take the parent's bound values for parameters of the same name)."""
 
     def __init__(
         self,
-        inputs: _Inputs,
+        inputs: Inputs,
         supplied: Mapping[str, Any],
         cluster: ClusterFacts,
         placeholders: bool,
+        redact: bool,
     ) -> None:
         self._inputs = inputs
         self._cluster = cluster
         self._placeholders = placeholders
+        self._redact = redact
         top = params.parse_parameters(_parameters(inputs.spec))
         self._top = self._bind(top, supplied, "parameters")
         self._by_profile: dict[tuple[str, int], values.Context] = {}
@@ -296,8 +306,10 @@ class _Contexts:
         self, declared: list[params.Parameter], supplied: Mapping[str, Any], path: str
     ) -> dict[str, Any]:
         if self._placeholders:
-            return {p.name: supplied.get(p.name, placeholder(p)) for p in declared}
-        return params.bind(declared, supplied, path=path)
+            bound = {p.name: supplied.get(p.name, placeholder(p)) for p in declared}
+        else:
+            bound = params.bind(declared, supplied, path=path)
+        return params.redact(declared, bound) if self._redact else bound
 
     def _context(self, bound: dict[str, Any]) -> values.Context:
         return values.Context(
@@ -348,7 +360,7 @@ def _parameters(spec: Mapping[str, Any]) -> list[Any]:
     return declared if isinstance(declared, list) else []
 
 
-def _lock_entry(inputs: _Inputs, layer: FlatLayer) -> dict[str, Any] | None:
+def _lock_entry(inputs: Inputs, layer: FlatLayer) -> dict[str, Any] | None:
     lock = inputs.nested[layer.profile].lock if layer.profile is not None else inputs.lock
     if not lock:
         return None

@@ -1,0 +1,235 @@
+"""Registries and packs: register pack sources, index them, browse charts and their values."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lamina.domain import semver
+from lamina.domain.errors import InvalidInput, Issue, NotFound, RegistryUnavailable
+from lamina.domain.models import (
+    PackSummary,
+    PackVersion,
+    Page,
+    Principal,
+    Registry,
+    RegistryKind,
+    Role,
+)
+from lamina.ports import Cipher, Clock, Store
+from lamina.services.access import require
+from lamina.services.charts import ChartLibrary, ResolvedChart
+
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_SCHEMES = {RegistryKind.HELM: ("https://", "http://"), RegistryKind.OCI: ("oci://",)}
+
+
+@dataclass(frozen=True)
+class PackValues:
+    pack: PackVersion
+    values: dict[str, Any]
+    schema: dict[str, Any] | None
+
+
+class RegistryService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        cipher: Cipher,
+        charts: ChartLibrary,
+        local_roots: tuple[Path, ...],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._cipher = cipher
+        self._charts = charts
+        self._local_roots = tuple(root.resolve() for root in local_roots)
+
+    def list_registries(self, principal: Principal, *, page: int, page_size: int) -> Page[Registry]:
+        with self._store.unit_of_work() as uow:
+            return uow.registries.page(principal.org_id, page=page, page_size=page_size)
+
+    def create(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        kind: RegistryKind,
+        url: str,
+        username: str | None = None,
+        password: str | None = None,
+        charts: tuple[str, ...] = (),
+    ) -> Registry:
+        """Register a pack source; credentials are sealed before they are stored."""
+        require(principal, Role.EDITOR)
+        self._check(name, kind, url, charts)
+        registry = Registry(
+            id=0,
+            org_id=principal.org_id,
+            name=name,
+            kind=kind,
+            url=url.rstrip("/") if kind is not RegistryKind.LOCAL else url,
+            username=username or None,
+            password_sealed=self._cipher.seal(password) if password else None,
+            charts=charts,
+            synced_at=None,
+            sync_error=None,
+            created_at=self._clock.now(),
+        )
+        with self._store.unit_of_work(write=True) as uow:
+            if uow.registries.get_by_name(principal.org_id, name):
+                raise InvalidInput(
+                    "Name taken",
+                    issues=[Issue("name", "duplicate_name", f"A registry named '{name}' exists")],
+                )
+            return uow.registries.create(registry)
+
+    def _check(self, name: str, kind: RegistryKind, url: str, charts: tuple[str, ...]) -> None:
+        issues: list[Issue] = []
+        if not _NAME.match(name):
+            issues.append(Issue("name", "invalid_name", "A registry name is a DNS-1123 label"))
+        if kind in _SCHEMES and not url.startswith(_SCHEMES[kind]):
+            wanted = " or ".join(_SCHEMES[kind])
+            issues.append(
+                Issue("url", "invalid_value", f"A {kind.value} registry URL starts with {wanted}")
+            )
+        if kind is RegistryKind.OCI and not charts:
+            issues.append(
+                Issue(
+                    "charts",
+                    "missing_field",
+                    "Name the charts of an OCI registry (it cannot list them)",
+                )
+            )
+        if kind is RegistryKind.LOCAL and not self._allowed_directory(url):
+            issues.append(
+                Issue(
+                    "url",
+                    "invalid_value",
+                    "Local registries must be directories under LAMINA_LOCAL_ROOTS",
+                )
+            )
+        if issues:
+            raise InvalidInput("The registry is invalid", issues=issues)
+
+    def _allowed_directory(self, url: str) -> bool:
+        path = Path(url).resolve()
+        inside = any(path == root or root in path.parents for root in self._local_roots)
+        return inside and path.is_dir()
+
+    def delete(self, principal: Principal, registry_id: int) -> None:
+        require(principal, Role.EDITOR)
+        with self._store.unit_of_work(write=True) as uow:
+            if not uow.registries.delete(principal.org_id, registry_id):
+                raise NotFound(f"Registry {registry_id} does not exist")
+
+    def sync(self, principal: Principal, registry_id: int) -> tuple[Registry, int]:
+        """Read the registry's index and make it the registry's packs; returns the count."""
+        require(principal, Role.EDITOR)
+        registry = self._get(principal, registry_id)
+        now = self._clock.now()
+        try:
+            packs = self._charts.index(self._charts.config(registry))
+        except RegistryUnavailable as error:
+            with self._store.unit_of_work(write=True) as uow:
+                uow.registries.mark_synced(registry.id, at=now, error=error.detail)
+            raise
+        with self._store.unit_of_work(write=True) as uow:
+            uow.registries.replace_packs(registry.id, packs, newest(packs))
+            uow.registries.mark_synced(registry.id, at=now, error=None)
+        return self._get(principal, registry_id), len(packs)
+
+    def _get(self, principal: Principal, registry_id: int) -> Registry:
+        with self._store.unit_of_work() as uow:
+            registry = uow.registries.get(principal.org_id, registry_id)
+        if registry is None:
+            raise NotFound(f"Registry {registry_id} does not exist")
+        return registry
+
+    def packs(
+        self,
+        principal: Principal,
+        *,
+        search: str | None,
+        registry: str | None,
+        page: int,
+        page_size: int,
+    ) -> Page[PackSummary]:
+        with self._store.unit_of_work() as uow:
+            return uow.registries.packs(
+                principal.org_id, search=search, registry=registry, page=page, page_size=page_size
+            )
+
+    def versions(
+        self,
+        principal: Principal,
+        registry_name: str,
+        name: str,
+        *,
+        include_prerelease: bool = False,
+        include_deprecated: bool = False,
+    ) -> list[PackVersion]:
+        """A chart's versions, newest first by semantic version."""
+        with self._store.unit_of_work() as uow:
+            registry = uow.registries.get_by_name(principal.org_id, registry_name)
+            found = uow.registries.versions(registry.id, name) if registry else []
+        if not found:
+            raise NotFound(f"No chart '{name}' in registry '{registry_name}'")
+        shown = [
+            p
+            for p in found
+            if (include_deprecated or not p.deprecated)
+            and (include_prerelease or not _pre(p.version))
+        ]
+        return sorted(shown, key=lambda p: _order(p.version), reverse=True)
+
+    def values(
+        self, principal: Principal, registry_name: str, name: str, version: str
+    ) -> PackValues:
+        """The complete default values of one pack version, and its values schema."""
+        with self._store.unit_of_work() as uow:
+            registry = uow.registries.get_by_name(principal.org_id, registry_name)
+            found = uow.registries.versions(registry.id, name) if registry else []
+        pack = next((p for p in found if p.version == version), None)
+        if registry is None or pack is None:
+            raise NotFound(f"No chart '{name}' version {version} in registry '{registry_name}'")
+        resolved = ResolvedChart(registry_name, self._charts.config(registry), pack)
+        chart, digest = self._charts.load(resolved)
+        engine = self._charts.engine
+        return PackValues(
+            pack=pack,
+            values=self._charts.default_values(chart, digest),
+            schema=engine.values_schema(chart),
+        )
+
+
+def newest(packs: list[PackVersion]) -> set[tuple[str, str]]:
+    """(name, version) of each chart's newest stable, non-deprecated version (or newest at all)."""
+    best: dict[str, PackVersion] = {}
+    for pack in packs:
+        current = best.get(pack.name)
+        if current is None or _rank(pack) > _rank(current):
+            best[pack.name] = pack
+    return {(p.name, p.version) for p in best.values()}
+
+
+def _rank(pack: PackVersion) -> tuple[bool, bool, Any]:
+    return (not pack.deprecated, not _pre(pack.version), _order(pack.version))
+
+
+def _pre(version: str) -> bool:
+    try:
+        return bool(semver.parse_version(version).prerelease)
+    except ValueError:
+        return False
+
+
+def _order(version: str) -> Any:
+    try:
+        return (1, semver.parse_version(version), "")
+    except ValueError:
+        return (0, semver.parse_version("0.0.0"), version)
