@@ -18,6 +18,7 @@ serve: $(STAMP)  ## run Lamina on 127.0.0.1:8080 with the embedded SQLite store 
 	$(BIN)/lamina serve
 
 test: $(STAMP)  ## the whole test suite (SQLite, plus PostgreSQL when LAMINA_TEST_DATABASE_URL is set)
+	scripts/ensure-test-tools
 	$(BIN)/pytest -n 2 tests
 
 lint: $(STAMP)

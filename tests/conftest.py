@@ -8,6 +8,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +20,9 @@ from lamina.api.app import create_app
 from lamina.config import Services, Settings, build_services
 from lamina.domain.models import Role
 from lamina.services import auth
+from tests import documents
+
+pytest_plugins = ["tests.fixtures.pytest_plugin"]
 
 PG_URL = os.environ.get("LAMINA_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]
@@ -27,6 +32,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden", action="store_true", help="rewrite golden files from current output"
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _documents_use_the_test_chart_repository(chart_repo: Any) -> None:
+    documents.CHART_REPO = chart_repo.url
 
 
 @dataclass
@@ -56,8 +66,15 @@ def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  #
 
 
 @pytest.fixture
-def services(database: Database) -> Iterator[Services]:
-    wired = build_services(Settings(database_url=database.url, schema=database.schema, demo=False))
+def services(database: Database, tmp_path: Path) -> Iterator[Services]:
+    settings = Settings(
+        database_url=database.url,
+        schema=database.schema,
+        demo=False,
+        data_dir=tmp_path / "data",
+        local_roots=(Path(__file__).parent / "charts",),
+    )
+    wired = build_services(settings)
     yield wired
     wired.store.dispose()
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+# The chart repository the documents point at; the session fixture in tests/conftest.py
+# sets it to the live test repository.
+CHART_REPO = "http://127.0.0.1:9/unset"
+
 WEB_PLATFORM: dict[str, Any] = {
     "apiVersion": "lamina.dev/v1",
     "kind": "StackProfile",
@@ -36,16 +40,16 @@ WEB_PLATFORM: dict[str, Any] = {
                 "category": "ingress",
                 "namespace": "ingress",
                 "chart": {
-                    "repository": "https://charts.example.com",
-                    "name": "ingress-nginx",
-                    "version": "4.15.1",
+                    "repository": "<chart repo>",
+                    "name": "webapp",
+                    "version": "1.0.0",
                 },
                 "values": {
-                    "controller": {
-                        "replicaCount": "${{ params.replicas }}",
-                        "tier": "${{ params.tier }}",
+                    "replicaCount": "${{ params.replicas }}",
+                    "config": {
+                        "greeting": "${{ params.tier }}",
                         "password": "${{ params.admin_password }}",
-                    }
+                    },
                 },
             },
             {
@@ -68,9 +72,11 @@ WEB_PLATFORM: dict[str, Any] = {
 
 
 def web_platform(**metadata: Any) -> dict[str, Any]:
-    """A fresh copy of the example document, with metadata overrides."""
+    """A fresh copy of the example document (its chart from the test repository), with
+    metadata overrides."""
     doc = copy.deepcopy(WEB_PLATFORM)
     doc["metadata"].update(metadata)
+    doc["spec"]["layers"][0]["chart"]["repository"] = CHART_REPO
     return doc
 
 

@@ -16,12 +16,27 @@ CODE_SOURCES = [
     *sorted((ROOT / "src/lamina/domain").glob("*.py")),
     ROOT / "src/lamina/adapters/yamlio.py",
     *sorted((ROOT / "src/lamina/services").glob("*.py")),
+    ROOT / "src/lamina/adapters/helm.py",
+    ROOT / "src/lamina/adapters/archives.py",
+    ROOT / "src/lamina/adapters/kustomize.py",
+    ROOT / "src/lamina/adapters/kubeschema.py",
 ]
 # Issue codes are passed as the second argument of Issue(...) or returned by helpers as
 # snake_case literals; these literals in the same files are not codes.
 NOT_CODES = {
     "validate_document",
     "page_size",
+    "api_versions",
+    "helm_render",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "is_install",
+    "kube_version",
+    "max_bytes",
+    "max_members",
+    "max_unpacked_bytes",
+    "kubernetes_version",
     "current_version",
     "latest_version",
     "has_update_available",

@@ -7,13 +7,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lamina.adapters import yamlio
+from lamina.adapters.blobs import DiskBlobStore
 from lamina.adapters.clock import SystemClock
+from lamina.adapters.helm import HelmEngine
+from lamina.adapters.kubeschema import KubeSchemaValidator
+from lamina.adapters.kustomize import KustomizeBuilder
+from lamina.adapters.registries import source_for
+from lamina.adapters.secretbox import SecretBox
 from lamina.adapters.store import SqlStore, create_store
+from lamina.domain.models import RegistryKind
+from lamina.services.charts import ChartLibrary
+from lamina.services.checks import DocumentChecker
 from lamina.services.drafts import DraftService
+from lamina.services.previews import Previews
 from lamina.services.profiles import ProfileService
+from lamina.services.registries import RegistryService
+from lamina.services.render import RenderService
 
 DEFAULT_DATABASE_URL = "sqlite:///lamina.db"
 DEMO_DIR = Path(__file__).parent / "demo"
+DEMO_CHARTS = DEMO_DIR / "charts"
 
 # Every setting Lamina reads: name -> (default, description). docs/configuration.md lists them.
 SETTINGS: dict[str, tuple[str, str]] = {
@@ -27,6 +40,18 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "LAMINA_DEMO": (
         "1",
         "Seed a `demo` org with example profiles into an empty database (0 to skip)",
+    ),
+    "LAMINA_DATA_DIR": (
+        ".lamina",
+        "Directory for the chart archive cache and the generated secret key",
+    ),
+    "LAMINA_SECRET_KEY": (
+        "",
+        "Fernet key sealing registry credentials; when empty, a key file in LAMINA_DATA_DIR",
+    ),
+    "LAMINA_LOCAL_ROOTS": (
+        "",
+        "Directories (separated by ':') under which `local` registries may point",
     ),
     "LAMINA_SERVER": ("http://127.0.0.1:8080", "API address the CLI client commands talk to"),
     "LAMINA_TOKEN": ("", "API token the CLI client commands send"),
@@ -44,7 +69,16 @@ class Settings:
     port: int = field(default_factory=lambda: int(setting("LAMINA_PORT")))
     max_body_bytes: int = field(default_factory=lambda: int(setting("LAMINA_MAX_BODY_BYTES")))
     demo: bool = field(default_factory=lambda: setting("LAMINA_DEMO") not in ("0", "false", ""))
+    data_dir: Path = field(default_factory=lambda: Path(setting("LAMINA_DATA_DIR")))
+    secret_key: str = field(default_factory=lambda: setting("LAMINA_SECRET_KEY"))
+    local_roots: tuple[Path, ...] = field(
+        default_factory=lambda: (DEMO_CHARTS, *_paths(setting("LAMINA_LOCAL_ROOTS")))
+    )
     schema: str | None = None
+
+
+def _paths(text: str) -> tuple[Path, ...]:
+    return tuple(Path(part) for part in text.split(":") if part)
 
 
 @dataclass(frozen=True)
@@ -53,6 +87,10 @@ class Services:
     store: SqlStore
     profiles: ProfileService
     drafts: DraftService
+    registries: RegistryService
+    render: RenderService
+    previews: Previews
+    charts: ChartLibrary
 
 
 def build_services(settings: Settings | None = None, *, migrate: bool = True) -> Services:
@@ -62,11 +100,36 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
     if migrate:
         store.migrate()
     clock = SystemClock()
+    cipher = SecretBox.from_settings(
+        key=settings.secret_key, key_file=settings.data_dir / "secret.key"
+    )
+    charts = ChartLibrary(
+        sources={kind: source_for(kind) for kind in RegistryKind},
+        engine=HelmEngine(),
+        blobs=DiskBlobStore(settings.data_dir / "charts"),
+        cipher=cipher,
+    )
+    render = RenderService(
+        store=store,
+        charts=charts,
+        kustomizer=KustomizeBuilder(),
+        parse_yaml=lambda text, source: yamlio.load_all(text, source=source),
+        dump_yaml=yamlio.dump,
+    )
+    checker = DocumentChecker(
+        store=store, charts=charts, render=render, objects=KubeSchemaValidator()
+    )
     return Services(
         settings=settings,
         store=store,
-        profiles=ProfileService(store=store, clock=clock),
-        drafts=DraftService(store=store, clock=clock),
+        profiles=ProfileService(store=store, clock=clock, checker=checker),
+        drafts=DraftService(store=store, clock=clock, checker=checker),
+        registries=RegistryService(
+            store=store, clock=clock, cipher=cipher, charts=charts, local_roots=settings.local_roots
+        ),
+        render=render,
+        previews=Previews(store=store, render=render, charts=charts),
+        charts=charts,
     )
 
 

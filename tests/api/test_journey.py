@@ -64,7 +64,7 @@ def test_draft_to_versions_diff_and_export(client: httpx.Client) -> None:
     assert second["base_version"] == 1
     doc = web_platform()
     doc["spec"]["layers"].reverse()
-    doc["spec"]["layers"][1]["chart"]["version"] = "4.16.0"
+    doc["spec"]["layers"][1]["chart"]["version"] = "1.1.0"
     assert update_draft(client, second, doc).status_code == 200
     v2 = client.post(
         f"{DRAFTS}/{second['id']}/publish", json={"channel": "beta", "changelog": "Bump"}
@@ -87,8 +87,8 @@ def test_draft_to_versions_diff_and_export(client: httpx.Client) -> None:
     assert by_path["spec.layers[ingress].chart.version"] == {
         "path": "spec.layers[ingress].chart.version",
         "op": "changed",
-        "from": "4.15.1",
-        "to": "4.16.0",
+        "from": "1.0.0",
+        "to": "1.1.0",
     }
 
     version = client.get(f"{PROFILES}/{profile_id}/versions/1").json()

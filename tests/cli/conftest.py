@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from lamina.cli.main import app
+from tests import documents
 
 WEB_PLATFORM = """\
 apiVersion: lamina.dev/v1
@@ -24,17 +25,22 @@ spec:
     - name: ingress
       category: ingress
       namespace: ingress
-      chart: {repository: https://charts.example.com, name: ingress-nginx, version: 4.15.1}
+      chart: {repository: "@CHART_REPO@", name: webapp, version: 1.0.0}
       values: {controller: {host: "${{ params.domain }}"}}
 """
 
 # Two errors at known paths: a chart version that is no semver, an undeclared parameter.
-INVALID = WEB_PLATFORM.replace("4.15.1", "not-a-version").replace("params.domain", "params.nope")
+INVALID = WEB_PLATFORM.replace("1.0.0", "not-a-version").replace("params.domain", "params.nope")
 
 
-def variant(name: str = "web-platform", *, chart: str = "4.15.1") -> str:
+def variant(name: str = "web-platform", *, chart: str = "1.0.0") -> str:
     """The valid document under another name or chart version."""
-    return WEB_PLATFORM.replace("web-platform", name).replace("4.15.1", chart)
+    return WEB_PLATFORM.replace("web-platform", name).replace("1.0.0", chart)
+
+
+def live(text: str) -> str:
+    """A document text pointing at the live test chart repository."""
+    return text.replace("@CHART_REPO@", documents.CHART_REPO)
 
 
 class Cli:
@@ -60,7 +66,7 @@ class Cli:
 
     def file(self, text: str, name: str = "profile.yaml") -> str:
         path = self.tmp_path / name
-        path.write_text(text)
+        path.write_text(live(text))
         return str(path)
 
 
@@ -71,8 +77,8 @@ def cli(server_url: str, make_token: Callable[..., str], tmp_path: Path) -> Cli:
 
 @pytest.fixture
 def profile_id(cli: Cli) -> int:
-    """web-platform with two versions: the chart moves from 4.15.1 to 4.16.0."""
+    """web-platform with two versions: the chart moves from 1.0.0 to 1.1.0."""
     cli.ok("profiles", "import", cli.file(WEB_PLATFORM))
-    second = cli.json("profiles", "import", cli.file(variant(chart="4.16.0")))
+    second = cli.json("profiles", "import", cli.file(variant(chart="1.1.0")))
     assert second["version"]["version"] == 2
     return int(second["profile"]["id"])

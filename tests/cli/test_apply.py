@@ -30,7 +30,7 @@ def test_apply_dry_run_keeps_the_draft_then_apply_updates_it(cli: Cli) -> None:
     assert "is valid" in dry.stdout and "published" not in dry.stdout
     assert cli.json("profiles", "list")["total_count"] == 0
     draft_id = cli.json("drafts", "list", "--name", "web-platform")["result"][0]["id"]
-    applied = cli.ok("apply", "-f", cli.file(variant(chart="4.16.0")), "-o", "json")
+    applied = cli.ok("apply", "-f", cli.file(variant(chart="1.1.0")), "-o", "json")
     assert f"updated draft {draft_id}" in applied.stderr
     assert "published" not in applied.stdout
     assert '"version": 1' in applied.stdout and '"channel": "stable"' in applied.stdout

@@ -78,7 +78,12 @@ def test_serve_seeds_the_demo_once_and_says_where_it_listens(
         server.uvicorn, "run", lambda app, host, port, **_: calls.append((app, host, port))
     )
     url = f"sqlite:///{tmp_path / 'serve.db'}"
-    env = {"LAMINA_DATABASE_URL": url, "LAMINA_DEMO": "1", "LAMINA_HOST": "127.0.0.1"}
+    env = {
+        "LAMINA_DATABASE_URL": url,
+        "LAMINA_DEMO": "1",
+        "LAMINA_HOST": "127.0.0.1",
+        "LAMINA_DATA_DIR": str(tmp_path / "data"),
+    }
     runner = CliRunner()
     first = runner.invoke(app, ["serve", "--port", "18999"], env=env)
     assert first.exit_code == 0, first.output

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 
 from lamina.adapters import yamlio
-from tests.cli.conftest import INVALID, WEB_PLATFORM, Cli, variant
+from tests.cli.conftest import INVALID, WEB_PLATFORM, Cli, live, variant
 
 
 def api(cli: Cli, path: str) -> httpx.Response:
@@ -55,14 +55,14 @@ def test_diff_in_table_and_json(cli: Cli, profile_id: int) -> None:
     table = cli.ok("profiles", "diff", str(profile_id)).stdout
     assert "Changes from version 1 to version 2" in table
     assert "spec.layers[ingress].chart.version" in table and "changed" in table
-    assert '"4.15.1"' in table and '"4.16.0"' in table
+    assert '"1.0.0"' in table and '"1.1.0"' in table
     assert (
         cli.json("profiles", "diff", str(profile_id), "--from", "1", "--to", "2")
         == api(cli, f"/{profile_id}/diff?from_version=1&to_version=2").json()
     )
     same = cli.ok("profiles", "diff", str(profile_id), "--from", "2", "--to", "2").stdout
     assert same == "No changes from version 2 to version 2.\n"
-    long = variant(chart="4.16.0").replace("{host:", "{motd: " + "x" * 300 + ", host:")
+    long = variant(chart="1.1.0").replace("{host:", "{motd: " + "x" * 300 + ", host:")
     cli.ok("profiles", "import", cli.file(long))
     added = cli.ok("profiles", "diff", str(profile_id)).stdout
     assert "spec.layers[ingress].values.controller.motd" in added
@@ -81,7 +81,7 @@ def test_export_writes_the_api_yaml_unchanged(cli: Cli, profile_id: int, tmp_pat
 
 
 def test_import_from_stdin_as_draft(cli: Cli) -> None:
-    created = cli.ok("profiles", "import", "-", "--as-draft", input=WEB_PLATFORM).stdout
+    created = cli.ok("profiles", "import", "-", "--as-draft", input=live(WEB_PLATFORM)).stdout
     assert created.startswith("created draft ") and "(web-platform)" in created
     drafts = cli.json("drafts", "list")
     assert [d["name"] for d in drafts["result"]] == ["web-platform"]

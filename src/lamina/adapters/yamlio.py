@@ -70,7 +70,7 @@ def load(text: str | bytes, *, max_bytes: int = MAX_BYTES) -> Any:
 def load_all(text: str, *, source: str = "") -> list[Any]:
     """Every document of a YAML stream (empty ones dropped), e.g. one rendered template."""
     try:
-        documents = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]  # noqa: S506
+        documents = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
     except yaml.MarkedYAMLError as error:
         issue = _issue(error)
         issue = Issue(source, issue.code, f"{source}: {issue.message}" if source else issue.message)

@@ -9,7 +9,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 import lamina
-from lamina.api import problems, routes_drafts, routes_profiles, schemas
+from lamina.api import (
+    problems,
+    routes_drafts,
+    routes_profiles,
+    routes_registries,
+    routes_render,
+    schemas,
+)
 from lamina.api.deps import PrincipalDep
 from lamina.api.limits import BodyLimit
 from lamina.config import Services
@@ -31,7 +38,9 @@ def create_app(wired: Services) -> FastAPI:
     app.state.services = wired
     problems.install(app)
     app.include_router(routes_drafts.router)
+    app.include_router(routes_render.router)
     app.include_router(routes_profiles.router)
+    app.include_router(routes_registries.router)
     _install_meta(app)
     app.add_middleware(BodyLimit, max_bytes=wired.settings.max_body_bytes)
     return app

@@ -21,6 +21,8 @@ STATUS: list[tuple[type[errors.LaminaError], int]] = [
     (errors.Conflict, 409),
     (errors.Unauthorized, 401),
     (errors.Forbidden, 403),
+    (errors.RegistryUnavailable, 502),
+    (errors.ToolMissing, 503),
 ]
 
 

@@ -11,7 +11,14 @@ import uvicorn
 
 from lamina.api.app import create_app
 from lamina.cli import output
-from lamina.config import SETTINGS, Services, Settings, build_services, demo_documents
+from lamina.config import (
+    DEMO_CHARTS,
+    SETTINGS,
+    Services,
+    Settings,
+    build_services,
+    demo_documents,
+)
 from lamina.domain.models import Role
 from lamina.services import auth, demo
 
@@ -51,7 +58,7 @@ def serve(
 
 
 def _seed_demo(wired: Services) -> str | None:
-    return demo.seed(wired.store, wired.profiles, demo_documents())
+    return demo.seed(wired.store, wired.profiles, wired.registries, demo_documents(), DEMO_CHARTS)
 
 
 def _announce(settings: Settings, demo_token: str | None) -> None:

@@ -17,7 +17,7 @@ from lamina.services.charts import ChartLibrary
 from lamina.services.render import ClusterFacts, RenderService, StackRender, kubernetes_version_of
 
 # Schemas used when a profile names no Kubernetes version.
-NEWEST = "latest"
+NEWEST = "1.99.0"  # maps to the newest schemas the validator ships
 
 
 class DocumentChecker:

@@ -312,9 +312,10 @@ class Contexts:
         return params.redact(declared, bound) if self._redact else bound
 
     def _context(self, bound: dict[str, Any]) -> values.Context:
-        return values.Context(
-            params=bound, cluster_name=self._cluster.name, cluster_labels=dict(self._cluster.labels)
-        )
+        labels: Mapping[str, str] = dict(self._cluster.labels)
+        if self._placeholders:
+            labels = _AnyLabel(labels)
+        return values.Context(params=bound, cluster_name=self._cluster.name, cluster_labels=labels)
 
     def for_layer(self, layer: FlatLayer) -> values.Context:
         if layer.profile is None:
@@ -326,6 +327,13 @@ class Contexts:
             where = f"{layer.name.rsplit('/', 1)[0]}.parameters"
             self._by_profile[layer.profile] = self._context(self._bind(declared, given, where))
         return self._by_profile[layer.profile]
+
+
+class _AnyLabel(dict[str, str]):
+    """Cluster labels when validating without a cluster: every label has a stand-in value."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key, "placeholder")
 
 
 def placeholder(parameter: params.Parameter) -> Any:

@@ -1,0 +1,140 @@
+"""Rendering drafts and versions, and the effective values of a chart layer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from lamina.adapters import yamlio
+from lamina.api import schemas_render as s
+from lamina.api.deps import PrincipalDep, ServicesDep
+from lamina.domain.errors import InvalidInput, Issue
+from lamina.domain.objects import RenderedLayer
+from lamina.services.render import ClusterFacts, StackRender
+
+router = APIRouter(prefix="/api/v1/org/stack-profiles", tags=["render"])
+YAML = "application/yaml"
+Format = Annotated[str, Query(pattern="^(json|yaml)$", description="json (default) or yaml")]
+
+
+@router.post("/drafts/{draft_id}/render", response_model=s.RenderOut)
+def render_draft(
+    draft_id: int,
+    body: s.RenderRequest,
+    who: PrincipalDep,
+    wired: ServicesDep,
+    format: Format = "json",
+) -> Any:
+    """Render a draft for one cluster; secret parameters show as "<redacted>"."""
+    result = wired.previews.draft(who, draft_id, _supplied(body), _cluster(body), body.values)
+    return _answer(result, format)
+
+
+@router.post("/{profile_id}/versions/{number}/render", response_model=s.RenderOut)
+def render_version(
+    profile_id: int,
+    number: int,
+    body: s.RenderRequest,
+    who: PrincipalDep,
+    wired: ServicesDep,
+    format: Format = "json",
+) -> Any:
+    """Render a published version (from its lock) for one cluster."""
+    result = wired.previews.version(
+        who, profile_id, number, _supplied(body), _cluster(body), body.values
+    )
+    return _answer(result, format)
+
+
+@router.get("/drafts/{draft_id}/effective-values", response_model=s.EffectiveValuesOut)
+def draft_effective_values(
+    draft_id: int,
+    who: PrincipalDep,
+    wired: ServicesDep,
+    layer: str,
+    param: Annotated[list[str], Query(description="NAME=VALUE, repeatable")] = [],  # noqa: B006
+) -> s.EffectiveValuesOut:
+    """The layer's complete values: chart defaults ⊕ profile values, with each key's level."""
+    found = wired.previews.effective_values(
+        who,
+        draft_id=draft_id,
+        layer=layer,
+        supplied=_pairs(param),
+        cluster=ClusterFacts(),
+        overrides={},
+    )
+    return _effective(found)
+
+
+@router.get("/{profile_id}/versions/{number}/effective-values", response_model=s.EffectiveValuesOut)
+def version_effective_values(
+    profile_id: int,
+    number: int,
+    who: PrincipalDep,
+    wired: ServicesDep,
+    layer: str,
+    param: Annotated[list[str], Query(description="NAME=VALUE, repeatable")] = [],  # noqa: B006
+) -> s.EffectiveValuesOut:
+    found = wired.previews.effective_values(
+        who,
+        version=(profile_id, number),
+        layer=layer,
+        supplied=_pairs(param),
+        cluster=ClusterFacts(),
+        overrides={},
+    )
+    return _effective(found)
+
+
+def _supplied(body: s.RenderRequest) -> dict[str, Any]:
+    return {p.name: p.value for p in body.parameters}
+
+
+def _cluster(body: s.RenderRequest) -> ClusterFacts:
+    given = body.cluster or s.ClusterIn()
+    return ClusterFacts(
+        name=given.name, labels=given.labels, kubernetes_version=given.kubernetes_version
+    )
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    bad = [item for item in items if "=" not in item]
+    if bad:
+        raise InvalidInput(
+            "Bad parameter",
+            issues=[Issue("param", "invalid_value", f"'{b}' is not NAME=VALUE") for b in bad],
+        )
+    return dict(item.split("=", 1) for item in items)
+
+
+def _files(layer: RenderedLayer) -> dict[str, str]:
+    grouped: dict[str, list[Any]] = {}
+    for item in layer.objects:
+        grouped.setdefault(item.source, []).append(item.body)
+    return {source: yamlio.dump_all(bodies) for source, bodies in grouped.items()}
+
+
+def _answer(result: StackRender, format: str) -> Any:
+    if format == "yaml":
+        stream = [item.body for layer in result.layers for item in layer.objects]
+        return Response(yamlio.dump_all(stream), media_type=YAML)
+    return s.RenderOut(
+        layers=[
+            s.RenderedLayerOut(
+                name=layer.name, objects_count=len(layer.objects), files=_files(layer)
+            )
+            for layer in result.layers
+        ],
+        warnings=[s.IssueOut(**w.as_dict()) for w in result.warnings],
+        kubernetes_version=result.kube_version,
+    )
+
+
+def _effective(found: Any) -> s.EffectiveValuesOut:
+    return s.EffectiveValuesOut(
+        layer=found.layer,
+        chart=found.chart,
+        values=found.values,
+        origins=[s.OriginOut(path=o.path, level=o.level, value=o.value) for o in found.origins],
+    )

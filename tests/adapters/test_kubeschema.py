@@ -1,0 +1,201 @@
+"""Offline Kubernetes schema validation against the schemas kubernetes-validate ships."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+import pytest
+
+from lamina.adapters import kubeschema
+from lamina.adapters.kubeschema import KubeSchemaValidator
+from lamina.domain.errors import InvalidInput
+
+DEPLOYMENT: dict[str, Any] = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "web", "labels": {"app.kubernetes.io/name": "web"}},
+    "spec": {
+        "replicas": 3,
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {
+            "metadata": {"labels": {"app": "web"}},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "web",
+                        "image": "nginx:1.27",
+                        "ports": [{"containerPort": 80}],
+                        "resources": {"limits": {"cpu": "500m", "memory": "128Mi"}},
+                    }
+                ]
+            },
+        },
+    },
+}
+SERVICE: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": "web"},
+    "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": "http"}]},
+}
+CONFIG_MAP: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "settings"},
+    "data": {"LOG_LEVEL": "debug"},
+}
+WIDGET: dict[str, Any] = {"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"size": 3}}
+
+
+@pytest.fixture(scope="module")
+def validator() -> KubeSchemaValidator:
+    return KubeSchemaValidator()
+
+
+@pytest.mark.parametrize("obj", [DEPLOYMENT, SERVICE, CONFIG_MAP], ids=lambda o: o["kind"])
+@pytest.mark.parametrize("version", ["1.25.0", "v1.30.2", "1.37.1"])
+def test_valid_objects_pass(
+    validator: KubeSchemaValidator, obj: dict[str, Any], version: str
+) -> None:
+    assert validator.validate(obj, kube_version=version) == ([], True)
+
+
+def test_wrong_types_and_unknown_fields_are_named_by_path(validator: KubeSchemaValidator) -> None:
+    broken = copy.deepcopy(DEPLOYMENT)
+    broken["spec"]["replicas"] = "three"
+    broken["spec"]["replicaz"] = 2
+    container = broken["spec"]["template"]["spec"]["containers"][0]
+    container["imagePullPolice"] = "Always"
+    container["ports"][0]["containerPort"] = "http"
+    broken["metadata"]["labels"]["app.kubernetes.io/name"] = 5
+    assert validator.validate(broken, kube_version="1.29.0") == (
+        [
+            "metadata.labels[\"app.kubernetes.io/name\"]: 5 is not of type 'string', 'null'",
+            "spec.replicas: 'three' is not of type 'integer', 'null'",
+            "spec.replicaz: unknown field",
+            "spec.template.spec.containers[0].imagePullPolice: unknown field",
+            "spec.template.spec.containers[0].ports[0].containerPort: "
+            "'http' is not of type 'integer'",
+        ],
+        True,
+    )
+
+
+def test_problems_at_the_top_and_in_kind(validator: KubeSchemaValidator) -> None:
+    config_map = {**CONFIG_MAP, "kind": "configmap", "extra": True}
+    problems, known = validator.validate(config_map, kube_version="1.30")
+    assert known
+    assert problems == ["extra: unknown field", "kind: 'configmap' is not one of ['ConfigMap']"]
+
+
+def test_many_problems_are_capped(validator: KubeSchemaValidator) -> None:
+    noisy = {**CONFIG_MAP, **{f"field{n:02}": n for n in range(60)}}
+    problems, _ = validator.validate(noisy, kube_version="1.30")
+    assert len(problems) == kubeschema.MAX_PROBLEMS + 1
+    assert problems[0] == "field00: unknown field"
+    assert problems[-1] == "(object): 10 more problems not shown"
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        WIDGET,
+        {**DEPLOYMENT, "apiVersion": "apps.example.com/v1"},
+        {"apiVersion": "v1", "kind": "Affinity"},
+        {"apiVersion": "v1", "kind": "../../etc/passwd"},
+    ],
+    ids=["crd", "same-kind-other-group", "not-a-top-level-kind", "path-like-kind"],
+)
+def test_unknown_kinds_are_unknown_not_failing(
+    validator: KubeSchemaValidator, obj: dict[str, Any]
+) -> None:
+    assert validator.validate(obj, kube_version="1.30.0") == ([], False)
+
+
+@pytest.mark.parametrize("obj", [{"kind": "ConfigMap"}, {"apiVersion": "v1", "kind": 3}, {}])
+def test_objects_without_api_version_and_kind_are_problems(
+    validator: KubeSchemaValidator, obj: dict[str, Any]
+) -> None:
+    problems, known = validator.validate(obj, kube_version="1.30.0")
+    assert known
+    assert problems == ["(object): a Kubernetes object needs string fields apiVersion and kind"]
+
+
+def test_shipped_versions_are_sorted_minors() -> None:
+    shipped = kubeschema.shipped_versions()
+    assert {"1.29", "1.30"} <= set(shipped)
+    assert list(shipped) == sorted(shipped, key=lambda v: tuple(map(int, v.split("."))))
+
+
+@pytest.mark.parametrize(
+    ("requested", "expected"),
+    [
+        ("1.29.0", "1.29"),
+        ("v1.30.2", "1.30"),
+        ("v1.29.3-eks-adc7111", "1.29"),
+        ("1.30", "1.30"),
+        ("1.99.0", "highest"),
+        ("2.0.0", "highest"),
+        ("1.10.0", "lowest"),
+        ("0.9", "lowest"),
+    ],
+)
+def test_version_mapping(requested: str, expected: str) -> None:
+    shipped = kubeschema.shipped_versions()
+    wanted = {"highest": shipped[-1], "lowest": shipped[0]}.get(expected, expected)
+    assert kubeschema.schema_version(requested) == wanted
+
+
+def test_a_missing_minor_maps_to_the_nearest_older_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    kubeschema.schema_version.cache_clear()
+    monkeypatch.setattr(kubeschema, "_shipped", lambda: ((1, 25), (1, 27), (1, 30)))
+    try:
+        assert kubeschema.schema_version("1.26.4") == "1.25"
+        assert kubeschema.schema_version("1.29.0") == "1.27"
+        assert kubeschema.schema_version("1.24.0") == "1.25"
+    finally:
+        kubeschema.schema_version.cache_clear()
+
+
+@pytest.mark.parametrize("requested", ["", "latest", "1", "v1.x", "1.30.0.0"])
+def test_malformed_versions_are_invalid_input(requested: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        kubeschema.schema_version(requested)
+    assert [issue.code for issue in caught.value.issues] == ["invalid_kube_version"]
+
+
+def test_concurrent_first_use_gives_the_same_answers() -> None:
+    broken = copy.deepcopy(DEPLOYMENT)
+    broken["spec"]["replicas"] = "three"
+    cases = [
+        (obj, version)
+        for obj in (DEPLOYMENT, SERVICE, broken, WIDGET)
+        for version in (
+            "1.28.0",
+            "1.30.1",
+        )
+    ]
+    expected = [KubeSchemaValidator().validate(obj, kube_version=v) for obj, v in cases]
+    shared = KubeSchemaValidator()
+    start = threading.Barrier(8)
+    results: list[list[tuple[list[str], bool]]] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            start.wait()
+            answers = [shared.validate(obj, kube_version=v) for _ in range(5) for obj, v in cases]
+            results.append(answers)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(results) == 8
+    assert all(answers == expected * 5 for answers in results)
