@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import profiles
+from bench import profiles, render
 
-BENCHMARKS = {"profiles": profiles.main}
+BENCHMARKS = {"profiles": profiles.main, "render": render.main}
 
 
 def main(argv: list[str]) -> int:

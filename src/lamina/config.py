@@ -113,8 +113,7 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         store=store,
         charts=charts,
         kustomizer=KustomizeBuilder(),
-        parse_yaml=lambda text, source: yamlio.load_all(text, source=source),
-        dump_yaml=yamlio.dump,
+        codec=yamlio.YamlCodec(),
     )
     checker = DocumentChecker(
         store=store, charts=charts, render=render, objects=KubeSchemaValidator()

@@ -6,6 +6,7 @@ alias bombs are refused by the size check.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -99,3 +100,125 @@ def dump(value: Any) -> str:
     return yaml.dump(
         value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
     )
+
+
+# --- reading object identities without parsing -----------------------------------------
+#
+# Rendered manifests are almost always block-style YAML with `kind:` and a `metadata:`
+# block at the top level. Reading (kind, namespace, name) from such text is ten times
+# cheaper than parsing it; anything less plain makes the scanner say "not sure" (None) and
+# the caller parses instead, so the answer is always what a parse would give.
+
+_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9._/-]*$")
+_NOT_TEXT = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n"})
+_SEPARATOR = re.compile(r"^---[ \t]*$", re.M)
+_MARKERS = re.compile(r"^(?:\.\.\.|%|\?|&|\*|!|\{|\[|- |-$)", re.M)
+_BLOCK_END = re.compile(r"\n[^ \n#]")
+
+
+def scan_identities(text: str) -> list[tuple[str, str, str]] | None:
+    """(kind, namespace, name) of each object in a YAML stream, or None when unsure."""
+    if "\t" in text or _MARKERS.search(text):
+        return None  # tabs, directives, complex keys, anchors, flow or list documents
+    found: list[tuple[str, str, str]] = []
+    for part in _SEPARATOR.split(text):
+        part = "\n" + part
+        kind = _top_value(part, "kind")
+        if kind is None:
+            if _has_content(part):
+                return None
+            continue
+        metadata = _metadata(part)
+        if not kind or metadata is None:
+            return None
+        found.append((kind, metadata.get("namespace", ""), metadata.get("name", "")))
+    return found
+
+
+def _has_content(part: str) -> bool:
+    return any(line.strip() and not line.lstrip().startswith("#") for line in part.split("\n"))
+
+
+def _top_value(part: str, key: str) -> str | None:
+    """The plain text of a top-level `key:` ("" when it is not plain), None when absent."""
+    marker = f"\n{key}:"
+    start = part.find(marker)
+    if start < 0:
+        return None
+    if part.find(marker, start + 1) >= 0:
+        return ""  # a duplicate key: let the parser say so
+    end = part.find("\n", start + 1)
+    line = part[start + len(marker) : end if end >= 0 else len(part)]
+    if line and line[0] not in " ":
+        return ""
+    return _plain(line.strip()) or ""
+
+
+def _metadata(part: str) -> dict[str, str] | None:
+    marker = "\nmetadata:"
+    start = part.find(marker)
+    if start < 0:
+        return {}
+    if part.find(marker, start + 1) >= 0:
+        return None
+    line_end = part.find("\n", start + 1)
+    if line_end < 0:
+        line_end = len(part)
+    rest = part[start + len(marker) : line_end].strip()
+    if rest and not rest.startswith("#"):
+        return None  # flow style or an alias
+    block_end = _BLOCK_END.search(part, line_end)
+    block = part[line_end + 1 : block_end.start() if block_end else len(part)]
+    return _metadata_fields(block.split("\n"))
+
+
+def _metadata_fields(lines: list[str]) -> dict[str, str] | None:
+    found: dict[str, str] = {}
+    indent = -1
+    for line in lines:
+        body = line.lstrip(" ")
+        if not body or body.startswith("#"):
+            continue
+        depth = len(line) - len(body)
+        if indent < 0:
+            indent = depth
+        if depth < indent:
+            return None
+        if depth == indent and body.startswith(("name:", "namespace:")):
+            key, _, value = body.partition(":")
+            if value and value[0] != " ":
+                return None
+            text = _plain(value.strip())
+            if text is None:
+                return None
+            found[key] = text
+    return found
+
+
+def _plain(value: str | None) -> str | None:
+    """The text of a scalar that is surely a string, else None."""
+    if not value:
+        return None
+    if value.startswith("#"):
+        return None
+    if " #" in value:
+        value = value.split(" #", 1)[0].rstrip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        inner = value[1:-1]
+        return inner if not any(c in inner for c in "\"'\\") else None
+    if _PLAIN.match(value) and value.lower() not in _NOT_TEXT:
+        return value
+    return None
+
+
+class YamlCodec:
+    """ports.ManifestCodec on this module."""
+
+    def load_all(self, text: str, source: str) -> list[Any]:
+        return load_all(text, source=source)
+
+    def dump(self, value: Any) -> str:
+        return dump(value)
+
+    def scan_identities(self, text: str) -> list[tuple[str, str, str]] | None:
+        return scan_identities(text)

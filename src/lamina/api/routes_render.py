@@ -6,11 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from lamina.adapters import yamlio
 from lamina.api import schemas_render as s
 from lamina.api.deps import PrincipalDep, ServicesDep
 from lamina.domain.errors import InvalidInput, Issue
-from lamina.domain.objects import RenderedLayer
 from lamina.services.render import ClusterFacts, StackRender
 
 router = APIRouter(prefix="/api/v1/org/stack-profiles", tags=["render"])
@@ -108,21 +106,24 @@ def _pairs(items: list[str]) -> dict[str, str]:
     return dict(item.split("=", 1) for item in items)
 
 
-def _files(layer: RenderedLayer) -> dict[str, str]:
-    grouped: dict[str, list[Any]] = {}
-    for item in layer.objects:
-        grouped.setdefault(item.source, []).append(item.body)
-    return {source: yamlio.dump_all(bodies) for source, bodies in grouped.items()}
+def _stream(result: StackRender) -> str:
+    """All layers as one multi-document stream, each file headed by its source."""
+    parts = [
+        f"---\n# Source: {layer.name}/{path}\n{text.strip()}\n"
+        for layer in result.layers
+        for path, text in layer.files.items()
+        if text.strip()
+    ]
+    return "".join(parts)
 
 
 def _answer(result: StackRender, format: str) -> Any:
     if format == "yaml":
-        stream = [item.body for layer in result.layers for item in layer.objects]
-        return Response(yamlio.dump_all(stream), media_type=YAML)
+        return Response(_stream(result), media_type=YAML)
     return s.RenderOut(
         layers=[
             s.RenderedLayerOut(
-                name=layer.name, objects_count=len(layer.objects), files=_files(layer)
+                name=layer.name, objects_count=len(layer.identities), files=layer.files
             )
             for layer in result.layers
         ],

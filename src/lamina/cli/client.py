@@ -76,6 +76,12 @@ class ApiClient:
     ) -> Any:
         return self._send("POST", path, json=body, params=_clean(params)).json()
 
+    def post_bytes(
+        self, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+    ) -> bytes:
+        """POST a JSON body; the answer's bytes unchanged (e.g. a YAML stream)."""
+        return self._send("POST", path, json=body, params=_clean(params)).content
+
     def post_yaml(self, path: str, content: bytes, params: dict[str, Any] | None = None) -> Any:
         headers = {"Content-Type": YAML}
         response = self._send("POST", path, content=content, headers=headers, params=_clean(params))

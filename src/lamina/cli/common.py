@@ -15,6 +15,8 @@ from lamina.domain.errors import LaminaError
 
 PROFILES = "/api/v1/org/stack-profiles"
 DRAFTS = f"{PROFILES}/drafts"
+REGISTRIES = "/api/v1/org/registries"
+PACKS = "/api/v1/org/packs"
 DEFAULT_SERVER = SETTINGS["LAMINA_SERVER"][0]
 
 ServerOption = Annotated[

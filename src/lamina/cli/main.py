@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 import lamina
-from lamina.cli import apply, drafts, output, profiles, server
+from lamina.cli import apply, drafts, output, packs, profiles, registries, render, server
 from lamina.cli.client import EXIT_API_ERROR, CliError
 from lamina.domain.errors import LaminaError
 
@@ -41,8 +41,11 @@ app = typer.Typer(
 )
 app.add_typer(profiles.app, name="profiles")
 app.add_typer(drafts.app, name="drafts")
+app.add_typer(registries.app, name="registries")
+app.add_typer(packs.app, name="packs")
 app.add_typer(server.token_app, name="token")
 app.command("apply")(apply.apply)
+app.command("render")(render.render)
 app.command("serve")(server.serve)
 
 

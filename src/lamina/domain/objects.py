@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,22 +39,84 @@ class RenderedObject:
     body: dict[str, Any]
 
 
-@dataclass(frozen=True)
+Parse = Callable[[str, str], list[Any]]
+Scan = Callable[[str], "list[tuple[str, str, str]] | None"]
+
+
 class RenderedLayer:
-    name: str
-    namespace: str
-    objects: list[RenderedObject]
+    """A rendered layer: its files as rendered ({source path: YAML text}), and the objects
+    in them, parsed only when someone asks (parsing costs as much as rendering).
+
+    `scan` reads (kind, namespace, name) of each object straight from the text, or answers
+    None when the text is not plain enough to be sure; then the file is parsed instead.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        namespace: str,
+        files: dict[str, str],
+        *,
+        parse: Parse,
+        scan: Scan,
+        objects: list[RenderedObject] | None = None,
+    ) -> None:
+        self.name = name
+        self.namespace = namespace
+        self.files = files
+        self._parse = parse
+        self._scan = scan
+        self._objects = objects
+        self._identities: list[tuple[tuple[str, str, str], str]] | None = None
+
+    @property
+    def objects(self) -> list[RenderedObject]:
+        if self._objects is None:
+            self._objects = [
+                RenderedObject(source, body)
+                for source, text in self.files.items()
+                for body in self._parse(text, source)
+                if is_object(body)
+            ]
+        return self._objects
+
+    @property
+    def identities(self) -> list[tuple[tuple[str, str, str], str]]:
+        """((kind, namespace, name), source) of every object, in file order."""
+        if self._identities is None:
+            found: list[tuple[tuple[str, str, str], str]] = []
+            if self._objects is not None:
+                self._identities = [
+                    (identity(o.body, self.namespace), o.source) for o in self._objects
+                ]
+                return self._identities
+            for source, text in self.files.items():
+                scanned = self._scan(text)
+                if scanned is None:
+                    bodies = [b for b in self._parse(text, source) if is_object(b)]
+                    scanned = [_raw_identity(body) for body in bodies]
+                found += [(_scoped(key, self.namespace), source) for key in scanned]
+            self._identities = found
+        return self._identities
 
 
 def identity(obj: dict[str, Any], default_namespace: str) -> tuple[str, str, str]:
     """(kind, namespace, name) of an object as the cluster will know it."""
-    kind = str(obj.get("kind", ""))
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    assert isinstance(metadata, dict)
-    namespace = (
-        "" if kind in CLUSTER_SCOPED else str(metadata.get("namespace") or default_namespace)
-    )
-    return kind, namespace, str(metadata.get("name", ""))
+    return _scoped(_raw_identity(obj), default_namespace)
+
+
+def _raw_identity(obj: dict[str, Any]) -> tuple[str, str, str]:
+    metadata = obj.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    namespace = str(metadata.get("namespace") or "")
+    return str(obj.get("kind", "")), namespace, str(metadata.get("name", ""))
+
+
+def _scoped(key: tuple[str, str, str], default_namespace: str) -> tuple[str, str, str]:
+    kind, namespace, name = key
+    if kind in CLUSTER_SCOPED:
+        return kind, "", name
+    return kind, namespace or default_namespace, name
 
 
 def shown(key: tuple[str, str, str]) -> str:
@@ -67,15 +129,14 @@ def duplicates(layers: Iterable[RenderedLayer]) -> list[Issue]:
     owners: dict[tuple[str, str, str], str] = {}
     issues: list[Issue] = []
     for layer in layers:
-        for item in layer.objects:
-            key = identity(item.body, layer.namespace)
+        for key, source in layer.identities:
             if key in owners:
                 issues.append(
                     Issue(
                         layer.name,
                         "duplicate_object",
                         f"{shown(key)} is rendered by layer '{owners[key]}' and by layer "
-                        f"'{layer.name}' ({item.source})",
+                        f"'{layer.name}' ({source})",
                     )
                 )
             else:

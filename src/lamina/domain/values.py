@@ -143,7 +143,7 @@ def _substitute_node(node: Any, context: Context, path: str, issues: list[Issue]
         return [
             _substitute_node(item, context, child(path, i), issues) for i, item in enumerate(node)
         ]
-    return copy.deepcopy(node)
+    return node if isinstance(node, _IMMUTABLE) else copy.deepcopy(node)
 
 
 def _substitute_string(text: str, context: Context, path: str, issues: list[Issue]) -> Any:
@@ -160,13 +160,14 @@ def _substitute_string(text: str, context: Context, path: str, issues: list[Issu
 
 
 _MISSING = object()
+_IMMUTABLE = (str, int, float, bool, type(None))
 
 
 def _resolve(ref: Reference, context: Context, path: str, issues: list[Issue]) -> Any:
     """The value `ref` stands for (a fresh copy), or None after recording why it has none."""
     value = _lookup(ref, context)
     if value is not _MISSING:
-        return copy.deepcopy(value)
+        return value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
     shown = "Reference '${{ " + _shown(ref.expression) + " }}'"
     if not ref.valid:
         message = (

@@ -10,7 +10,7 @@ from typing import Any
 
 from lamina.domain import semver, validation
 from lamina.domain.errors import InvalidInput, Issue, RegistryUnavailable
-from lamina.domain.objects import identity, shown
+from lamina.domain.objects import duplicates, identity, shown
 from lamina.ports import ObjectValidator, Store
 from lamina.services import publishing
 from lamina.services.charts import ChartLibrary
@@ -78,10 +78,10 @@ class DocumentChecker:
     def _object_issues(
         self, result: StackRender, kube: str | None
     ) -> tuple[list[Issue], list[Issue]]:
-        if self._objects is None:
-            return [], []
-        errors: list[Issue] = []
+        errors = duplicates(result.layers)
         unknown: list[Issue] = []
+        if self._objects is None:
+            return errors, unknown
         for layer in result.layers:
             for item in layer.objects:
                 problems, known = self._objects.validate(item.body, kube_version=kube or NEWEST)

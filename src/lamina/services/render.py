@@ -1,17 +1,19 @@
 """Rendering a profile (a draft or a locked version) for one cluster.
 
 Rendering is a function of (document, lock, bindings, cluster facts): identical inputs
-give identical layers, so each chart layer's output is cached by a digest of its inputs
-(chart digest, substituted values, release, namespace, Kubernetes version).
+give identical layers. Each layer's output is cached by a key made of its inputs: the
+chart digest, release, namespace and Kubernetes version, the layer's own values as
+written, and the values of just the parameters and cluster facts the layer references.
+Computing that key substitutes and serialises nothing, so a fleet of clusters that differ
+in one parameter re-renders only the layers that use it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,15 +21,12 @@ from lamina.domain import effective, expansion, layering, params, values
 from lamina.domain.errors import InvalidInput, Issue, LaminaError, RenderFailed
 from lamina.domain.expansion import FlatLayer
 from lamina.domain.models import ProfileVersion
-from lamina.domain.objects import RenderedLayer, RenderedObject, duplicates, is_object
-from lamina.ports import ChartEngine, Kustomizer, LoadedChart, Store, UnitOfWork
+from lamina.domain.objects import RenderedLayer, RenderedObject, is_object
+from lamina.ports import ChartEngine, Kustomizer, LoadedChart, ManifestCodec, Store, UnitOfWork
 from lamina.services.charts import ChartLibrary, ResolvedChart
 
 RENDER_CACHE_ENTRIES = 4096
 MAX_NESTED_VERSIONS = 200
-
-ParseYaml = Callable[[str, str], list[Any]]
-DumpYaml = Callable[[Any], str]
 
 
 @dataclass(frozen=True)
@@ -45,38 +44,58 @@ class StackRender:
     lock: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _LayerPlan:
+    """What a layer's cache key needs, worked out once per document."""
+
+    layer: FlatLayer
+    written: str  # the layer's values and source as written, serialised
+    params: tuple[str, ...]  # parameters it references
+    cluster_name: bool  # whether it references ${{ cluster.name }}
+    labels: tuple[str, ...]  # cluster labels it references
+
+    @property
+    def static(self) -> bool:
+        """Whether the layer renders the same whatever the bindings and cluster."""
+        return not (self.params or self.cluster_name or self.labels)
+
+
 @dataclass
 class Inputs:
-    """Everything one render reads from the store, gathered up front."""
+    """Everything one render reads from the store, gathered up front, and the plan made
+    from it on first use (so rendering one document for many clusters plans once)."""
 
     org_id: int
     spec: dict[str, Any]
     lock: dict[str, Any] | None
     nested: dict[tuple[str, int], ProfileVersion]
+    _plan: list[_LayerPlan] | None = field(default=None, repr=False)
+    # Layers that reference no parameter or cluster fact render the same for every cluster
+    # (of one Kubernetes version): kept here with their lock entry, skipping even the key.
+    _static: dict[tuple[str, str | None], tuple[RenderedLayer, Any]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def plan(self) -> list[_LayerPlan]:
+        if self._plan is None:
+            nested_specs = {ref: v.spec for ref, v in self.nested.items()}
+            self._plan = [_plan_layer(f) for f in expansion.expand(self.spec, nested_specs)]
+        return self._plan
 
 
 class RenderService:
     def __init__(
-        self,
-        *,
-        store: Store,
-        charts: ChartLibrary,
-        kustomizer: Kustomizer,
-        parse_yaml: ParseYaml,
-        dump_yaml: DumpYaml,
+        self, *, store: Store, charts: ChartLibrary, kustomizer: Kustomizer, codec: ManifestCodec
     ) -> None:
         self._store = store
         self._charts = charts
         self._engine: ChartEngine = charts.engine
         self._kustomizer = kustomizer
-        self._parse = parse_yaml
-        self._dump = dump_yaml
-        self._cache: OrderedDict[str, RenderedLayer] = OrderedDict()
+        self._codec = codec
+        self._cache: OrderedDict[tuple[Any, ...], RenderedLayer] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.cache_hits = 0
         self.cache_misses = 0
-
-    # -- entry points -------------------------------------------------------------------
 
     def gather(
         self, uow: UnitOfWork, org_id: int, spec: dict[str, Any], lock: dict[str, Any] | None
@@ -105,93 +124,121 @@ class RenderService:
         redact: bool = False,
     ) -> StackRender:
         """Render every layer in order; InvalidInput/RenderFailed name what failed where.
+        Objects two layers both render are a validation matter (`objects.duplicates`).
 
         `placeholders` stands in for missing values (validation); `redact` renders secret
         parameters as "<redacted>" (previews shown to people)."""
         overrides = overrides or {}
-        nested_specs = {ref: v.spec for ref, v in inputs.nested.items()}
-        flat = expansion.expand(inputs.spec, nested_specs)
-        _check_overrides(overrides, flat)
+        plan = inputs.plan()
+        _check_overrides(overrides, plan)
         contexts = Contexts(inputs, supplied, cluster, placeholders, redact)
         kube = cluster.kubernetes_version or kubernetes_version_of(inputs.spec)
         done: dict[str, RenderedLayer] = {}
         lock: dict[str, Any] = {}
-        for layer in flat:
-            rendered = self._layer(layer, inputs, contexts, overrides, kube, done, lock)
-            done[layer.name] = rendered
-        layers = [done[layer.name] for layer in flat]
-        problems = duplicates(layers)
-        if problems:
-            raise RenderFailed("Two layers render the same object", issues=problems)
+        for step in plan:
+            context = contexts.for_layer(step.layer)
+            done[step.layer.name] = self._layer(
+                step, inputs, context, overrides.get(step.layer.name, {}), kube, done, lock
+            )
+        layers = [done[step.layer.name] for step in plan]
         return StackRender(layers=layers, warnings=[], kube_version=kube, lock={"charts": lock})
-
-    # -- layers -----------------------------------------------------------------------
 
     def _layer(
         self,
-        layer: FlatLayer,
+        step: _LayerPlan,
         inputs: Inputs,
-        contexts: Contexts,
-        overrides: Mapping[str, dict[str, Any]],
+        context: values.Context,
+        cluster_values: dict[str, Any],
         kube: str | None,
         done: dict[str, RenderedLayer],
         lock: dict[str, Any],
     ) -> RenderedLayer:
-        context = contexts.for_layer(layer)
-        if layer.kind == "chart":
-            return self._chart(layer, inputs, context, overrides.get(layer.name, {}), kube, lock)
-        if layer.kind == "manifests":
-            body = values.substitute(layer.source or [], context, f"{layer.path}.manifests")
-            objects = [
-                RenderedObject(f"manifests[{i}]", obj)
-                for i, obj in enumerate(body)
-                if is_object(obj)
-            ]
-            return RenderedLayer(layer.name, layer.namespace, objects)
+        layer = step.layer
         if layer.kind == "kustomize":
             return self._kustomize(layer, context, done)
-        return RenderedLayer(layer.name, layer.namespace, [])  # os / kubernetes descriptors
+        static = step.static and not cluster_values
+        if static and (layer.name, kube) in inputs._static:
+            self.cache_hits += 1
+            rendered, entry = inputs._static[(layer.name, kube)]
+            if entry is not None:
+                lock[layer.name] = entry
+            return rendered
+        rendered = self._keyed(step, inputs, context, cluster_values, kube, lock)
+        if static:
+            inputs._static[(layer.name, kube)] = (rendered, lock.get(layer.name))
+        return rendered
 
-    def _chart(
+    def _keyed(
         self,
-        layer: FlatLayer,
+        step: _LayerPlan,
         inputs: Inputs,
         context: values.Context,
         cluster_values: dict[str, Any],
         kube: str | None,
         lock: dict[str, Any],
     ) -> RenderedLayer:
-        chart, digest, lock[layer.name] = self.load_chart(layer, inputs)
+        layer = step.layer
+        digest = ""
+        chart: LoadedChart | None = None
+        if layer.kind == "chart":
+            chart, digest, lock[layer.name] = self.load_chart(layer, inputs)
+        key = _key(step, context, digest, kube, cluster_values)
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        if chart is not None:
+            rendered = self._chart(layer, chart, context, cluster_values, kube)
+        elif layer.kind == "manifests":
+            rendered = self._manifests(layer, context)
+        else:  # os / kubernetes descriptors render nothing
+            rendered = self._layer_of(layer, {}, objects=[])
+        self._store_cached(key, rendered)
+        return rendered
+
+    def _layer_of(
+        self, layer: FlatLayer, files: dict[str, str], objects: list[RenderedObject] | None = None
+    ) -> RenderedLayer:
+        return RenderedLayer(
+            layer.name,
+            layer.namespace,
+            files,
+            parse=self._codec.load_all,
+            scan=self._codec.scan_identities,
+            objects=objects,
+        )
+
+    def _chart(
+        self,
+        layer: FlatLayer,
+        chart: LoadedChart,
+        context: values.Context,
+        cluster_values: dict[str, Any],
+        kube: str | None,
+    ) -> RenderedLayer:
         profile_values = values.substitute(layer.values, context, f"{layer.path}.values")
         user = effective.overlay(
             profile_values, values.substitute(cluster_values, context, "values")
         )
-        release = release_name(layer.name)
-        key = _digest([digest, user, release, layer.namespace, kube])
-        cached = self._cached(key)
-        if cached is not None:
-            return RenderedLayer(layer.name, cached.namespace, cached.objects)
-        complete = values.coalesce(self._charts.default_values(chart, digest), user)
-        problems = self._engine.validate_values(chart, complete)
-        if problems:
-            raise RenderFailed(
-                f"Layer '{layer.name}': values do not match the chart's schema",
-                issues=[Issue(f"{layer.path}.values", "values_schema", m) for m in problems],
-            )
         try:
             files = self._engine.render(
                 chart,
                 values=user,
-                release=release,
+                release=release_name(layer.name),
                 namespace=layer.namespace,
                 kube_version=kube,
                 api_versions=[],
             )
         except RenderFailed as error:
-            raise _in_layer(error, layer) from error
-        rendered = RenderedLayer(layer.name, layer.namespace, self._objects(files))
-        self._store_cached(key, rendered)
-        return rendered
+            raise _in_layer(error, layer, f"{layer.path}.chart") from error
+        return self._layer_of(layer, files)
+
+    def _manifests(self, layer: FlatLayer, context: values.Context) -> RenderedLayer:
+        body = values.substitute(layer.source or [], context, f"{layer.path}.manifests")
+        objects = [
+            RenderedObject(f"manifests[{i}]", obj) for i, obj in enumerate(body) if is_object(obj)
+        ]
+        files = {item.source: self._codec.dump(item.body) for item in objects}
+        return self._layer_of(layer, files, objects)
 
     def load_chart(
         self, layer: FlatLayer, inputs: Inputs
@@ -210,62 +257,51 @@ class RenderService:
     def _resolve(
         self, layer: FlatLayer, inputs: Inputs, entry: dict[str, Any] | None
     ) -> tuple[ResolvedChart, str]:
+        path = f"{layer.path}.chart"
         with self._store.unit_of_work() as uow:
             if entry is not None:
-                return self._charts.from_lock(
-                    entry, uow, inputs.org_id, f"{layer.path}.chart"
-                ), entry["digest"]
-            return self._charts.resolve(
-                uow, inputs.org_id, layer.source, path=f"{layer.path}.chart"
-            ), ""
-
-    def _objects(self, files: Mapping[str, str]) -> list[RenderedObject]:
-        out: list[RenderedObject] = []
-        for path in sorted(files):
-            out += [
-                RenderedObject(path, doc)
-                for doc in self._parse(files[path], path)
-                if is_object(doc)
-            ]
-        return out
+                return self._charts.from_lock(entry, uow, inputs.org_id, path), entry["digest"]
+            return self._charts.resolve(uow, inputs.org_id, layer.source, path=path), ""
 
     def _kustomize(
         self, layer: FlatLayer, context: values.Context, done: dict[str, RenderedLayer]
     ) -> RenderedLayer:
+        """`kustomize build` over inline resources and the objects of the `bases` layers,
+        which the kustomization takes over (those layers end up empty)."""
         source = values.substitute(layer.source or {}, context, f"{layer.path}.kustomize")
         files: dict[str, str] = {}
         resources: list[str] = []
         for base in source.get("bases") or []:
-            taken = done.pop(base, None) or done.pop(_prefixed(layer.name, base), None)
-            for i, item in enumerate(taken.objects if taken else []):
-                name = f"bases/{base.replace('/', '-')}-{i:03d}.yaml"
-                files[name] = self._dump(item.body)
-                resources.append(name)
+            name = base if base in done else _prefixed(layer.name, base)
+            taken = done.get(name)
+            if taken is not None:
+                done[name] = self._layer_of(taken_layer(taken), {}, objects=[])
+                for i, item in enumerate(taken.objects):
+                    file = f"bases/{base.replace('/', '-')}-{i:03d}.yaml"
+                    files[file] = self._codec.dump(item.body)
+                    resources.append(file)
         for i, item in enumerate(source.get("resources") or []):
-            name = f"resources/{i:03d}.yaml"
-            files[name] = self._dump(item) if isinstance(item, dict) else str(item)
-            resources.append(name)
+            file = f"resources/{i:03d}.yaml"
+            files[file] = self._codec.dump(item) if isinstance(item, dict) else str(item)
+            resources.append(file)
         if source.get("path"):
             resources.append(str(source["path"]))  # a kustomize remote target
         kustomization: dict[str, Any] = {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
+            "resources": resources,
+            "patches": source.get("patches") or [],
         }
-        kustomization |= {"namespace": layer.namespace} if layer.namespace != "default" else {}
-        kustomization |= {"resources": resources, "patches": source.get("patches") or []}
-        files["kustomization.yaml"] = self._dump(kustomization)
+        if layer.namespace != "default":
+            kustomization["namespace"] = layer.namespace
+        files["kustomization.yaml"] = self._codec.dump(kustomization)
         try:
             text = self._kustomizer.build(files)
         except RenderFailed as error:
-            raise _in_layer(error, layer) from error
-        objects = [
-            RenderedObject("kustomize", d) for d in self._parse(text, "kustomize") if is_object(d)
-        ]
-        return RenderedLayer(layer.name, layer.namespace, objects)
+            raise _in_layer(error, layer, f"{layer.path}.kustomize") from error
+        return self._layer_of(layer, {"kustomize": text})
 
-    # -- cache ------------------------------------------------------------------------
-
-    def _cached(self, key: str) -> RenderedLayer | None:
+    def _cached(self, key: tuple[Any, ...]) -> RenderedLayer | None:
         with self._cache_lock:
             hit = self._cache.get(key)
             if hit is None:
@@ -275,11 +311,54 @@ class RenderService:
             self.cache_hits += 1
             return hit
 
-    def _store_cached(self, key: str, rendered: RenderedLayer) -> None:
+    def _store_cached(self, key: tuple[Any, ...], rendered: RenderedLayer) -> None:
         with self._cache_lock:
             self._cache[key] = rendered
             while len(self._cache) > RENDER_CACHE_ENTRIES:
                 self._cache.popitem(last=False)
+
+    def clear_cache(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+
+def taken_layer(rendered: RenderedLayer) -> FlatLayer:
+    """A stand-in FlatLayer for a base layer whose objects a kustomization took over."""
+    return FlatLayer(rendered.name, "", rendered.namespace, "manifests", [], {}, (), "")
+
+
+def _plan_layer(layer: FlatLayer) -> _LayerPlan:
+    refs = [ref for _, ref in values.find_references([layer.values, layer.source])]
+    labels = sorted({r.name.removeprefix("labels.") for r in refs if r.name.startswith("labels.")})
+    return _LayerPlan(
+        layer=layer,
+        # repr keeps the document's key order: the same document always gives the same text
+        written=repr((layer.values, layer.source)),
+        params=tuple(sorted({r.name for r in refs if r.scope == "params"})),
+        cluster_name=any(r.scope == "cluster" and r.name == "name" for r in refs),
+        labels=tuple(labels),
+    )
+
+
+def _key(
+    step: _LayerPlan,
+    context: values.Context,
+    digest: str,
+    kube: str | None,
+    cluster_values: dict[str, Any],
+) -> tuple[Any, ...]:
+    layer = step.layer
+    bound = tuple(_hashable(context.params.get(name)) for name in step.params)
+    labels = tuple(context.cluster_labels.get(name) for name in step.labels)
+    name = context.cluster_name if step.cluster_name else None
+    overrides = json.dumps(cluster_values, sort_keys=True) if cluster_values else ""
+    return (layer.name, layer.namespace, digest, kube, step.written, bound, name, labels, overrides)
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return (type(value).__name__, value)
 
 
 class Contexts:
@@ -381,8 +460,8 @@ def _prefixed(layer_name: str, base: str) -> str:
     return f"{parent}/{base}" if parent else base
 
 
-def _check_overrides(overrides: Mapping[str, Any], flat: list[FlatLayer]) -> None:
-    known = {layer.name for layer in flat if layer.kind == "chart"}
+def _check_overrides(overrides: Mapping[str, Any], plan: list[_LayerPlan]) -> None:
+    known = {step.layer.name for step in plan if step.layer.kind == "chart"}
     unknown = [name for name in overrides if name not in known]
     if unknown:
         raise InvalidInput(
@@ -394,14 +473,9 @@ def _check_overrides(overrides: Mapping[str, Any], flat: list[FlatLayer]) -> Non
         )
 
 
-def _in_layer(error: LaminaError, layer: FlatLayer) -> RenderFailed:
+def _in_layer(error: LaminaError, layer: FlatLayer, path: str) -> RenderFailed:
     issues = [
-        Issue(issue.path or layer.path, issue.code, f"layer '{layer.name}': {issue.message}")
+        Issue(issue.path or path, issue.code, f"layer '{layer.name}': {issue.message}")
         for issue in error.issues
-    ] or [Issue(layer.path, "render_failed", f"layer '{layer.name}': {error.detail}")]
+    ] or [Issue(path, "render_failed", f"layer '{layer.name}': {error.detail}")]
     return RenderFailed(f"Layer '{layer.name}' failed to render", issues=issues)
-
-
-def _digest(parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,173 @@
+"""Rendering speed and memory against the Helm engine alone, measured in the same run.
+
+Targets (issue: registries, packs and rendering):
+- a 10-layer profile of real charts renders in <= 1.15 x the time the Helm engine alone
+  spends rendering the same charts (same values, release names, namespaces);
+- the same stack for 1,000 clusters differing in one parameter used by one layer takes
+  <= 1.2 x (one full render + 1,000 renders of that layer by the Helm engine alone);
+- peak memory of rendering the 10-layer profile stays under 300 MB.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from lamina.config import DEMO_CHARTS, Settings, build_services
+from lamina.domain.models import RegistryKind, Role
+from lamina.services import auth
+from lamina.services.render import ClusterFacts, Inputs, RenderService
+
+ROOT = Path(__file__).parent.parent
+TEST_CHARTS = ROOT / "tests" / "charts"
+ROUNDS = 30
+CLUSTERS = 1000
+
+# (layer name, chart, values); `zone` is the one parameter that varies between clusters.
+LAYERS: list[tuple[str, str, dict[str, Any]]] = [
+    ("cni", "cni-lite", {"mtu": 1400}),
+    ("storage", "storage-lite", {"replicas": 3}),
+    ("gateway", "gateway", {"replicaCount": 3, "ingressClass": {"name": "public"}}),
+    ("metrics", "metrics", {"retention": "30d", "externalLabels": {"zone": "${{ params.zone }}"}}),
+    ("web", "webapp", {"replicaCount": 2}),
+    ("api", "webapp", {"replicaCount": 4, "config": {"greeting": "api"}}),
+    ("cache", "umbrella", {}),
+    ("widgets", "crd-user", {}),
+    ("modern", "modern", {}),
+    ("admin", "webapp", {"service": {"port": 8080}}),
+]
+
+
+def profile_document() -> dict[str, Any]:
+    layers = [
+        {
+            "name": name,
+            "category": "apps",
+            "namespace": name,
+            "chart": {"repository": "bench", "name": chart, "version": "*"},
+            "values": values,
+        }
+        for name, chart, values in LAYERS
+    ]
+    return {
+        "apiVersion": "lamina.dev/v1",
+        "kind": "StackProfile",
+        "metadata": {"name": "bench-stack"},
+        "spec": {
+            "type": "add-on",
+            "parameters": [{"name": "zone", "type": "string", "default": "eu-1"}],
+            "layers": layers,
+        },
+    }
+
+
+def prepare(workdir: Path) -> tuple[RenderService, Inputs]:
+    charts = workdir / "charts"
+    for source in [*DEMO_CHARTS.iterdir(), *TEST_CHARTS.iterdir()]:
+        if source.is_dir() and source.name != "broken":
+            shutil.copytree(source, charts / source.name)
+    settings = Settings(
+        database_url=f"sqlite:///{workdir / 'bench.db'}",
+        demo=False,
+        data_dir=workdir / "data",
+        local_roots=(charts,),
+    )
+    wired = build_services(settings)
+    principal = auth.authenticate(
+        wired.store, auth.create_token(wired.store, org_slug="bench", role=Role.ADMIN)
+    )
+    registry = wired.registries.create(
+        principal, name="bench", kind=RegistryKind.LOCAL, url=str(charts)
+    )
+    wired.registries.sync(principal, registry.id)
+    profile, version = wired.profiles.import_document(principal, profile_document())
+    with wired.store.unit_of_work() as uow:
+        stored = uow.versions.get(profile.id, version.version)
+        assert stored is not None
+        inputs = wired.render.gather(uow, principal.org_id, stored.spec, stored.lock)
+    return wired.render, inputs
+
+
+def helm_alone(render: RenderService, inputs: Inputs, layers: list[str] | None = None) -> float:
+    """Seconds the Helm engine takes to render the stack's charts (all, or `layers`)."""
+    charts = render._charts  # the benchmark reaches in to time the engine alone
+    engine = charts.engine
+    jobs = []
+    for name, _, values in LAYERS:
+        if layers is not None and name not in layers:
+            continue
+        entry = inputs.lock["charts"][name] if inputs.lock else {}
+        chart = charts.held(entry["digest"])
+        assert chart is not None
+        jobs.append((chart, _bound(values), name))
+    start = time.perf_counter()
+    for chart, values, name in jobs:
+        engine.render(
+            chart, values=values, release=name, namespace=name, kube_version=None, api_versions=[]
+        )
+    return time.perf_counter() - start
+
+
+def _bound(values: dict[str, Any]) -> dict[str, Any]:
+    """The layer's values with the `zone` parameter bound, as Helm alone would get them."""
+    text = json.dumps(values).replace("${{ params.zone }}", "eu-1")
+    return dict(json.loads(text))
+
+
+def lamina_full(render: RenderService, inputs: Inputs, zone: str) -> float:
+    render.clear_cache()  # a cold render cache and a fresh plan: every layer renders
+    fresh = dataclasses.replace(inputs, _plan=None, _static={})
+    start = time.perf_counter()
+    render.render(fresh, {"zone": zone}, ClusterFacts(name="c"))
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        render, inputs = prepare(Path(tmp))
+        lamina_full(render, inputs, "warm-up")
+        helm_alone(render, inputs)
+        report_single(render, inputs)
+        report_fleet(render, inputs)
+        report_memory()
+
+
+def report_single(render: RenderService, inputs: Inputs) -> None:
+    helm = statistics.median(helm_alone(render, inputs) for _ in range(ROUNDS))
+    lamina = statistics.median(lamina_full(render, inputs, "eu-1") for _ in range(ROUNDS))
+    print(f"10-layer render, Helm engine alone        median {helm * 1000:7.2f} ms")
+    print(
+        f"10-layer render, Lamina (cold cache)      median {lamina * 1000:7.2f} ms "
+        f"= {lamina / helm:.2f} x Helm (target <= 1.15)"
+    )
+
+
+def report_fleet(render: RenderService, inputs: Inputs) -> None:
+    render.clear_cache()
+    inputs = dataclasses.replace(inputs, _plan=None, _static={})
+    gc.collect()
+    full = helm_alone(render, inputs)
+    one = sum(helm_alone(render, inputs, ["metrics"]) for _ in range(CLUSTERS))
+    baseline = full + one
+    start = time.perf_counter()
+    for index in range(CLUSTERS):
+        render.render(inputs, {"zone": f"zone-{index}"}, ClusterFacts(name="c"))
+    lamina = time.perf_counter() - start
+    print(f"{CLUSTERS} clusters, Helm alone (1 full + {CLUSTERS} x 1 layer) {baseline:7.3f} s")
+    print(
+        f"{CLUSTERS} clusters, Lamina                          {lamina:7.3f} s "
+        f"= {lamina / baseline:.2f} x (target <= 1.2); cache hits {render.cache_hits}"
+    )
+
+
+def report_memory() -> None:
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of this process        {peak_mb:7.1f} MB (target < 300 MB)")
