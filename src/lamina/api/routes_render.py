@@ -45,22 +45,41 @@ def render_version(
     return _answer(result, format)
 
 
+Params = Annotated[list[str], Query(description="NAME=VALUE, repeatable")]
+Labels = Annotated[list[str], Query(description="cluster label KEY=VALUE, repeatable")]
+
+
 @router.get("/drafts/{draft_id}/effective-values", response_model=s.EffectiveValuesOut)
 def draft_effective_values(
     draft_id: int,
     who: PrincipalDep,
     wired: ServicesDep,
     layer: str,
-    param: Annotated[list[str], Query(description="NAME=VALUE, repeatable")] = [],  # noqa: B006
+    param: Params = [],  # noqa: B006
+    cluster: str = "",
+    label: Labels = [],  # noqa: B006
 ) -> s.EffectiveValuesOut:
     """The layer's complete values: chart defaults ⊕ profile values, with each key's level."""
+    facts = ClusterFacts(name=cluster, labels=_pairs(label, "label"))
+    found = wired.previews.effective_values(
+        who, draft_id=draft_id, layer=layer, supplied=_pairs(param), cluster=facts, overrides={}
+    )
+    return _effective(found)
+
+
+@router.post("/drafts/{draft_id}/effective-values", response_model=s.EffectiveValuesOut)
+def draft_effective_values_for(
+    draft_id: int, layer: str, body: s.RenderRequest, who: PrincipalDep, wired: ServicesDep
+) -> s.EffectiveValuesOut:
+    """Effective values for a cluster: the render body's parameters, cluster facts and
+    per-cluster `values` (the `cluster` level of the origins)."""
     found = wired.previews.effective_values(
         who,
         draft_id=draft_id,
         layer=layer,
-        supplied=_pairs(param),
-        cluster=ClusterFacts(),
-        overrides={},
+        supplied=_supplied(body),
+        cluster=_cluster(body),
+        overrides=body.values.get(layer, {}),
     )
     return _effective(found)
 
@@ -72,15 +91,40 @@ def version_effective_values(
     who: PrincipalDep,
     wired: ServicesDep,
     layer: str,
-    param: Annotated[list[str], Query(description="NAME=VALUE, repeatable")] = [],  # noqa: B006
+    param: Params = [],  # noqa: B006
+    cluster: str = "",
+    label: Labels = [],  # noqa: B006
 ) -> s.EffectiveValuesOut:
+    facts = ClusterFacts(name=cluster, labels=_pairs(label, "label"))
     found = wired.previews.effective_values(
         who,
         version=(profile_id, number),
         layer=layer,
         supplied=_pairs(param),
-        cluster=ClusterFacts(),
+        cluster=facts,
         overrides={},
+    )
+    return _effective(found)
+
+
+@router.post(
+    "/{profile_id}/versions/{number}/effective-values", response_model=s.EffectiveValuesOut
+)
+def version_effective_values_for(
+    profile_id: int,
+    number: int,
+    layer: str,
+    body: s.RenderRequest,
+    who: PrincipalDep,
+    wired: ServicesDep,
+) -> s.EffectiveValuesOut:
+    found = wired.previews.effective_values(
+        who,
+        version=(profile_id, number),
+        layer=layer,
+        supplied=_supplied(body),
+        cluster=_cluster(body),
+        overrides=body.values.get(layer, {}),
     )
     return _effective(found)
 
@@ -96,12 +140,12 @@ def _cluster(body: s.RenderRequest) -> ClusterFacts:
     )
 
 
-def _pairs(items: list[str]) -> dict[str, str]:
+def _pairs(items: list[str], field: str = "param") -> dict[str, str]:
     bad = [item for item in items if "=" not in item]
     if bad:
         raise InvalidInput(
-            "Bad parameter",
-            issues=[Issue("param", "invalid_value", f"'{b}' is not NAME=VALUE") for b in bad],
+            f"Bad {field}",
+            issues=[Issue(field, "invalid_value", f"'{b}' is not NAME=VALUE") for b in bad],
         )
     return dict(item.split("=", 1) for item in items)
 

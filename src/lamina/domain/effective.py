@@ -47,6 +47,8 @@ def origins(layer_values: dict[str, Any], overrides: dict[str, Any]) -> list[Ori
 
 
 def _leaves(tree: Any, path: str) -> list[tuple[str, Any]]:
+    if isinstance(tree, dict) and not tree and not path:
+        return []  # nothing set at this level
     if isinstance(tree, dict) and tree:
         out: list[tuple[str, Any]] = []
         for key, value in tree.items():

@@ -385,7 +385,10 @@ class Contexts:
         self, declared: list[params.Parameter], supplied: Mapping[str, Any], path: str
     ) -> dict[str, Any]:
         if self._placeholders:
-            bound = {p.name: supplied.get(p.name, placeholder(p)) for p in declared}
+            # What was supplied is bound (typed, checked); the rest gets stand-ins.
+            given = [p for p in declared if p.name in supplied]
+            bound = params.bind(given, supplied, path=path)
+            bound |= {p.name: placeholder(p) for p in declared if p.name not in supplied}
         else:
             bound = params.bind(declared, supplied, path=path)
         return params.redact(declared, bound) if self._redact else bound
