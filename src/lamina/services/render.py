@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lamina.domain import effective, expansion, layering, params, values
-from lamina.domain.errors import InvalidInput, Issue, LaminaError, RenderFailed
+from lamina.domain.errors import (
+    InvalidInput,
+    Issue,
+    LaminaError,
+    RegistryUnavailable,
+    RenderFailed,
+)
 from lamina.domain.expansion import FlatLayer
 from lamina.domain.models import ProfileVersion
 from lamina.domain.objects import RenderedLayer, RenderedObject, is_object
@@ -156,6 +162,8 @@ class RenderService:
         layer = step.layer
         if layer.kind == "kustomize":
             return self._kustomize(layer, context, done)
+        if cluster_values:  # overrides may reference parameters too: key on what they become
+            cluster_values = values.substitute(cluster_values, context, f"values.{layer.name}")
         static = step.static and not cluster_values
         if static and (layer.name, kube) in inputs._static:
             self.cache_hits += 1
@@ -181,7 +189,10 @@ class RenderService:
         digest = ""
         chart: LoadedChart | None = None
         if layer.kind == "chart":
-            chart, digest, lock[layer.name] = self.load_chart(layer, inputs)
+            try:
+                chart, digest, lock[layer.name] = self.load_chart(layer, inputs)
+            except (InvalidInput, RegistryUnavailable) as error:
+                raise _in_layer(error, layer, f"{layer.path}.chart") from error
         key = _key(step, context, digest, kube, cluster_values)
         cached = self._cached(key)
         if cached is not None:
@@ -216,9 +227,7 @@ class RenderService:
         kube: str | None,
     ) -> RenderedLayer:
         profile_values = values.substitute(layer.values, context, f"{layer.path}.values")
-        user = effective.overlay(
-            profile_values, values.substitute(cluster_values, context, "values")
-        )
+        user = effective.overlay(profile_values, cluster_values)
         try:
             files = self._engine.render(
                 chart,
@@ -272,7 +281,7 @@ class RenderService:
         files: dict[str, str] = {}
         resources: list[str] = []
         for base in source.get("bases") or []:
-            name = base if base in done else _prefixed(layer.name, base)
+            name = _prefixed(layer.name, base)  # a layer of the same (nested) profile
             taken = done.get(name)
             if taken is not None:
                 done[name] = self._layer_of(taken_layer(taken), {}, objects=[])
@@ -477,6 +486,10 @@ def _check_overrides(overrides: Mapping[str, Any], plan: list[_LayerPlan]) -> No
 
 
 def _in_layer(error: LaminaError, layer: FlatLayer, path: str) -> RenderFailed:
+    if isinstance(error, RegistryUnavailable):
+        error = LaminaError(
+            error.detail, issues=[Issue(path, "registry_unavailable", error.detail)]
+        )
     issues = [
         Issue(issue.path or path, issue.code, f"layer '{layer.name}': {issue.message}")
         for issue in error.issues
