@@ -303,6 +303,10 @@ def test_oci_registry_lists_the_tags_of_its_charts(client: httpx.Client, oci_web
     versions = client.get(f"{PACKS}/oci/webapp").json()
     assert [v["version"] for v in versions] == ["1.1.0", "1.0.0"]
     assert [(r["name"], r["latest_version"]) for r in packs(client)] == [("webapp", "1.1.0")]
+    # Tags carry no metadata: the newest version's Chart.yaml fills the pack list.
+    [listed] = packs(client)
+    assert listed["description"] and listed["app_version"]
+    assert versions[0]["digest"].startswith("sha256:")
     values = client.get(f"{PACKS}/oci/webapp/versions/1.0.0/values")
     assert values.status_code == 200, values.text
     assert values.json()["values"]["image"]["repository"] == "nginx"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from lamina.domain.models import (
     Page,
     Principal,
     Registry,
+    RegistryConfig,
     RegistryKind,
     Role,
 )
@@ -133,7 +134,10 @@ class RegistryService:
         registry = self._get(principal, registry_id)
         now = self._clock.now()
         try:
-            packs = self._charts.index(self._charts.config(registry))
+            config = self._charts.config(registry)
+            packs = self._charts.index(config)
+            if registry.kind is RegistryKind.OCI:
+                packs = self._described(registry.name, config, packs)
         except RegistryUnavailable as error:
             with self._store.unit_of_work(write=True) as uow:
                 uow.registries.mark_synced(registry.id, at=now, error=error.detail)
@@ -142,6 +146,27 @@ class RegistryService:
             uow.registries.replace_packs(registry.id, packs, newest(packs))
             uow.registries.mark_synced(registry.id, at=now, error=None)
         return self._get(principal, registry_id), len(packs)
+
+    def _described(
+        self, name: str, config: RegistryConfig, packs: list[PackVersion]
+    ) -> list[PackVersion]:
+        """OCI tags say nothing about a chart: read the newest version's Chart.yaml (its
+        archive is then cached) so that pack lists show a description and app version."""
+        latest = newest(packs)
+        described: list[PackVersion] = []
+        for pack in packs:
+            if (pack.name, pack.version) in latest:
+                chart, digest = self._charts.load(ResolvedChart(name, config, pack))
+                meta = chart.metadata
+                pack = replace(
+                    pack,
+                    description=str(meta.get("description") or ""),
+                    app_version=str(meta.get("appVersion") or ""),
+                    kube_version=str(meta.get("kubeVersion") or ""),
+                    digest=digest,
+                )
+            described.append(pack)
+        return described
 
     def _get(self, principal: Principal, registry_id: int) -> Registry:
         with self._store.unit_of_work() as uow:
