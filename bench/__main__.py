@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import profiles, render
+from bench import fleet, profiles, render
 
-BENCHMARKS = {"profiles": profiles.main, "render": render.main}
+BENCHMARKS = {"profiles": profiles.main, "render": render.main, "fleet": fleet.main}
 
 
 def main(argv: list[str]) -> int:

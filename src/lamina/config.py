@@ -9,6 +9,7 @@ from pathlib import Path
 from lamina.adapters import yamlio
 from lamina.adapters.blobs import DiskBlobStore
 from lamina.adapters.clock import SystemClock
+from lamina.adapters.gitdelivery import GitDelivery
 from lamina.adapters.helm import HelmEngine
 from lamina.adapters.kubeschema import KubeSchemaValidator
 from lamina.adapters.kustomize import KustomizeBuilder
@@ -16,13 +17,17 @@ from lamina.adapters.registries import source_for
 from lamina.adapters.secretbox import SecretBox
 from lamina.adapters.store import SqlStore, create_store
 from lamina.domain.models import RegistryKind
+from lamina.services.capture import CaptureService
 from lamina.services.charts import ChartLibrary
 from lamina.services.checks import DocumentChecker
+from lamina.services.clusters import ClusterService
 from lamina.services.drafts import DraftService
+from lamina.services.fleet import FleetService
 from lamina.services.previews import Previews
 from lamina.services.profiles import ProfileService
 from lamina.services.registries import RegistryService
 from lamina.services.render import RenderService
+from lamina.services.stacks import StackService
 
 DEFAULT_DATABASE_URL = "sqlite:///lamina.db"
 DEMO_DIR = Path(__file__).parent / "demo"
@@ -91,6 +96,10 @@ class Services:
     render: RenderService
     previews: Previews
     charts: ChartLibrary
+    clusters: ClusterService
+    stacks: StackService
+    fleet: FleetService
+    capture: CaptureService
 
 
 def build_services(settings: Settings | None = None, *, migrate: bool = True) -> Services:
@@ -103,6 +112,7 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
     cipher = SecretBox.from_settings(
         key=settings.secret_key, key_file=settings.data_dir / "secret.key"
     )
+    codec = yamlio.YamlCodec()
     charts = ChartLibrary(
         sources={kind: source_for(kind) for kind in RegistryKind},
         engine=HelmEngine(),
@@ -113,7 +123,17 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         store=store,
         charts=charts,
         kustomizer=KustomizeBuilder(),
-        codec=yamlio.YamlCodec(),
+        codec=codec,
+    )
+    clusters = ClusterService(store=store, clock=clock, cipher=cipher)
+    stacks = StackService(
+        store=store,
+        clock=clock,
+        cipher=cipher,
+        render=render,
+        codec=codec,
+        git=GitDelivery(settings.data_dir / "git"),
+        clusters=clusters,
     )
     checker = DocumentChecker(
         store=store, charts=charts, render=render, objects=KubeSchemaValidator()
@@ -129,6 +149,10 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         render=render,
         previews=Previews(store=store, render=render, charts=charts),
         charts=charts,
+        clusters=clusters,
+        stacks=stacks,
+        fleet=FleetService(store=store, stacks=stacks),
+        capture=CaptureService(store=store, clock=clock, checker=checker),
     )
 
 

@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from lamina.domain.models import (
+    Cluster,
     Draft,
+    Instantiation,
     Org,
     PackSummary,
     PackVersion,
@@ -19,6 +21,8 @@ from lamina.domain.models import (
     Registry,
     RegistryConfig,
     Role,
+    StackDraft,
+    StackRevision,
     VersionSummary,
 )
 
@@ -89,6 +93,10 @@ class UnitOfWork(Protocol):
     def drafts(self) -> DraftRepository: ...
     @property
     def registries(self) -> RegistryRepository: ...
+    @property
+    def clusters(self) -> ClusterRepository: ...
+    @property
+    def stacks(self) -> StackRepository: ...
 
 
 class Store(Protocol):
@@ -205,4 +213,64 @@ class ManifestCodec(Protocol):
     def dump(self, value: Any) -> str: ...
     def scan_identities(self, text: str) -> list[tuple[str, str, str]] | None:
         """(kind, namespace, name) of each object without parsing, or None when unsure."""
+        ...
+
+
+class ClusterRepository(Protocol):
+    def all(self, org_id: int) -> list[Cluster]: ...
+    def get(self, org_id: int, cluster_id: int, *, for_update: bool = False) -> Cluster | None: ...
+    def get_by_name(self, org_id: int, name: str) -> Cluster | None: ...
+    def create(self, cluster: Cluster) -> Cluster: ...
+    def update(self, cluster: Cluster) -> Cluster: ...
+    def delete(self, org_id: int, cluster_id: int) -> bool: ...
+    def record_commit(
+        self, cluster_id: int, *, expected_revision: int, sha: str, now: datetime
+    ) -> bool:
+        """Advance the cluster to expected_revision + 1 at `sha`; False when it moved on."""
+        ...
+
+
+class StackRepository(Protocol):
+    def instantiations(self, cluster_id: int) -> list[Instantiation]: ...
+    def instantiation(self, org_id: int, instantiation_id: int) -> Instantiation | None: ...
+    def of_profile(self, profile_id: int) -> list[tuple[Instantiation, str]]:
+        """Every instantiation of a profile with its cluster's name."""
+        ...
+
+    def outdated_count(self, profile_id: int) -> int:
+        """Instantiations on a version older than the profile's current one, or deprecated."""
+        ...
+
+    def replace_instantiations(
+        self, cluster_id: int, org_id: int, addons: list[dict[str, Any]], now: datetime
+    ) -> list[int]:
+        """Make `addons` the cluster's instantiations (keeping ids of kept ones); new ids."""
+        ...
+
+    def add_revision(self, revision: StackRevision) -> None: ...
+    def last_revision(self, cluster_id: int) -> StackRevision | None: ...
+    def create_draft(self, draft: StackDraft) -> StackDraft: ...
+    def draft(self, org_id: int, cluster_id: int, draft_id: int) -> StackDraft | None: ...
+    def delete_draft(self, draft_id: int) -> bool: ...
+    def deprecations(self, profile_id: int) -> dict[int, dict[str, str]]: ...
+    def deprecate(
+        self, profile_id: int, version: int, *, reason: str, note: str, now: datetime
+    ) -> None: ...
+    def undeprecate(self, profile_id: int, version: int) -> bool: ...
+
+
+class GitRepository(Protocol):
+    def commit_tree(
+        self,
+        *,
+        url: str,
+        branch: str,
+        username: str | None,
+        token: str | None,
+        directory: str,
+        files: dict[str, str],
+        message: str,
+    ) -> str | None:
+        """Make `directory` hold exactly `files` in one pushed commit; the SHA, or None when
+        nothing changed. Raises when the push is refused (then nothing was pushed)."""
         ...

@@ -11,7 +11,9 @@ from fastapi.staticfiles import StaticFiles
 import lamina
 from lamina.api import (
     problems,
+    routes_clusters,
     routes_drafts,
+    routes_fleet,
     routes_profiles,
     routes_registries,
     routes_render,
@@ -39,7 +41,9 @@ def create_app(wired: Services) -> FastAPI:
     problems.install(app)
     app.include_router(routes_drafts.router)
     app.include_router(routes_render.router)
+    app.include_router(routes_fleet.router)
     app.include_router(routes_profiles.router)
+    app.include_router(routes_clusters.router)
     app.include_router(routes_registries.router)
     _install_meta(app)
     app.add_middleware(BodyLimit, max_bytes=wired.settings.max_body_bytes)

@@ -22,6 +22,7 @@ STATUS: list[tuple[type[errors.LaminaError], int]] = [
     (errors.Unauthorized, 401),
     (errors.Forbidden, 403),
     (errors.RegistryUnavailable, 502),
+    (errors.DeliveryFailed, 502),
     (errors.ToolMissing, 503),
 ]
 

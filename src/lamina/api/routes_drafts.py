@@ -33,6 +33,12 @@ def list_drafts(
 def create_draft(
     body: schemas.DraftCreate, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.DraftResponse:
+    if body.source_cluster is not None:
+        name = body.name or f"captured-{body.source_cluster}"
+        doc = wired.capture.document(
+            who, body.source_cluster, name=name, include_values=body.include_values
+        )
+        return schemas.DraftResponse.of(wired.drafts.create(who, source=doc))
     draft = wired.drafts.create(
         who, name=body.name, profile_id=body.profile_id, from_version=body.from_version
     )

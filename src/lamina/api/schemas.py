@@ -143,6 +143,21 @@ class DraftCreate(Strict):
     name: str | None = None
     profile_id: int | None = None
     from_version: int | None = Field(default=None, ge=1)
+    source_cluster: int | str | None = Field(
+        default=None, description="seed the draft from this cluster's committed stack"
+    )
+    include_values: bool = True
+
+
+class CaptureIn(Strict):
+    cluster: int | str = Field(description="cluster id or name")
+    name: str
+    include_values: bool = True
+
+
+class CaptureVersionIn(Strict):
+    cluster: int | str
+    include_values: bool = True
 
 
 class DraftUpdate(Strict):

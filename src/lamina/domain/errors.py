@@ -93,3 +93,9 @@ class ToolMissing(LaminaError):
     """A program Lamina needs (kustomize) is not installed."""
 
     title = "Tool missing"
+
+
+class DeliveryFailed(LaminaError):
+    """The GitOps repository refused or could not take a commit; nothing was recorded."""
+
+    title = "Delivery failed"

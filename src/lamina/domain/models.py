@@ -182,3 +182,76 @@ class PackSummary:
 
     registry: str
     pack: PackVersion
+
+
+class GitMode(StrEnum):
+    RENDERED = "rendered"
+    FLUX = "flux"
+
+
+@dataclass(frozen=True)
+class GitOps:
+    """Where a cluster's stack is delivered: `<path>/<cluster>/` on `branch` of `url`."""
+
+    url: str
+    branch: str = "main"
+    path: str = "clusters"
+    mode: GitMode = GitMode.RENDERED
+    username: str | None = None
+    token_sealed: str | None = None
+
+
+@dataclass(frozen=True)
+class Cluster:
+    id: int
+    org_id: int
+    name: str
+    labels: dict[str, str]
+    kubernetes_version: str
+    gitops: GitOps
+    revision: int  # committed stack revision; 0 before the first commit
+    commit_sha: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Instantiation:
+    """Cluster C runs profile P at version V with bindings B (committed)."""
+
+    id: int
+    org_id: int
+    cluster_id: int
+    profile_id: int
+    version: int
+    bindings: dict[str, Any]  # non-secret parameter values
+    secrets_sealed: dict[str, str]  # secret parameter values, sealed; never leave the store
+    values: dict[str, Any]  # per-cluster overrides by layer name
+    committed_at: datetime
+
+
+@dataclass(frozen=True)
+class StackDraft:
+    """A proposed, fully rendered change to a cluster's stack, reviewed then committed."""
+
+    id: int
+    org_id: int
+    cluster_id: int
+    base_revision: int
+    action: str
+    addons: list[dict[str, Any]]  # the desired instantiations, in stack order
+    files: dict[str, str]  # the cluster directory's tree
+    objects: dict[str, list[str]]  # "kind/namespace/name" -> [layer, YAML text]
+    warnings: list[dict[str, str]]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StackRevision:
+    cluster_id: int
+    revision: int
+    commit_sha: str
+    message: str
+    addons: list[dict[str, Any]]
+    objects: dict[str, list[str]]
+    committed_at: datetime

@@ -63,8 +63,10 @@ class ProfileService:
             profile = _readable(uow, principal, profile_id)
             versions = uow.versions.summaries(profile.id)
             latest = uow.versions.get(profile.id, profile.latest_version)
-        # No cluster runs a profile yet: instantiations arrive with cluster delivery.
-        status = UpdateStatus(outdated_instantiation_count=0, has_update_available=False)
+            outdated = uow.stacks.outdated_count(profile.id)
+        status = UpdateStatus(
+            outdated_instantiation_count=outdated, has_update_available=outdated > 0
+        )
         return ProfileDetail(
             profile=profile, versions=versions, latest=latest, update_status=status
         )
@@ -100,6 +102,45 @@ class ProfileService:
         with self._store.unit_of_work(write=True) as uow:
             profile = _writable(uow, principal, profile_id)
             uow.profiles.delete(profile.id)
+
+    def deprecate(
+        self, principal: Principal, profile_id: int, number: int, *, reason: str, note: str
+    ) -> Profile:
+        """Mark a version deprecated: clusters may no longer instantiate it, instantiations of it
+        count as outdated, and the current version moves to the newest stable one left."""
+        require(principal, Role.EDITOR)
+        with self._store.unit_of_work(write=True) as uow:
+            profile = _writable(uow, principal, profile_id)
+            _version(uow, profile, number)
+            uow.stacks.deprecate(
+                profile.id, number, reason=reason, note=note, now=self._clock.now()
+            )
+            return self._refresh_current(uow, profile)
+
+    def undeprecate(self, principal: Principal, profile_id: int, number: int) -> Profile:
+        require(principal, Role.EDITOR)
+        with self._store.unit_of_work(write=True) as uow:
+            profile = _writable(uow, principal, profile_id)
+            if not uow.stacks.undeprecate(profile.id, number):
+                raise NotFound(f"Version {number} of '{profile.name}' is not deprecated")
+            return self._refresh_current(uow, profile)
+
+    def deprecations(self, principal: Principal, profile_id: int) -> dict[int, dict[str, str]]:
+        with self._store.unit_of_work() as uow:
+            profile = _readable(uow, principal, profile_id)
+            return uow.stacks.deprecations(profile.id)
+
+    def _refresh_current(self, uow: UnitOfWork, profile: Profile) -> Profile:
+        deprecated = uow.stacks.deprecations(profile.id)
+        stable = [
+            v.version
+            for v in uow.versions.summaries(profile.id)
+            if v.channel == "stable" and v.version not in deprecated
+        ]
+        current = max(stable) if stable else None
+        return uow.profiles.update(
+            profile.id, fields={"current_version": current}, now=self._clock.now()
+        )
 
     def diff(
         self,

@@ -128,6 +128,7 @@ class RenderService:
         *,
         placeholders: bool = False,
         redact: bool = False,
+        secret_format: str | None = None,
     ) -> StackRender:
         """Render every layer in order; InvalidInput/RenderFailed name what failed where.
         Objects two layers both render are a validation matter (`objects.duplicates`).
@@ -137,7 +138,7 @@ class RenderService:
         overrides = overrides or {}
         plan = inputs.plan()
         _check_overrides(overrides, plan)
-        contexts = Contexts(inputs, supplied, cluster, placeholders, redact)
+        contexts = Contexts(inputs, supplied, cluster, placeholders, redact, secret_format)
         kube = cluster.kubernetes_version or kubernetes_version_of(inputs.spec)
         done: dict[str, RenderedLayer] = {}
         lock: dict[str, Any] = {}
@@ -381,11 +382,13 @@ class Contexts:
         cluster: ClusterFacts,
         placeholders: bool,
         redact: bool,
+        secret_format: str | None = None,
     ) -> None:
         self._inputs = inputs
         self._cluster = cluster
         self._placeholders = placeholders
         self._redact = redact
+        self._secret_format = secret_format
         top = params.parse_parameters(_parameters(inputs.spec))
         self._top = self._bind(top, supplied, "parameters")
         self._by_profile: dict[tuple[str, int], values.Context] = {}
@@ -400,6 +403,10 @@ class Contexts:
             bound |= {p.name: placeholder(p) for p in declared if p.name not in supplied}
         else:
             bound = params.bind(declared, supplied, path=path)
+        if self._secret_format is not None:
+            # Secrets never reach a rendered output: a placeholder the cluster fills in does.
+            secret = self._secret_format
+            bound |= {p.name: secret.format(name=p.name) for p in declared if p.type == "secret"}
         return params.redact(declared, bound) if self._redact else bound
 
     def _context(self, bound: dict[str, Any]) -> values.Context:

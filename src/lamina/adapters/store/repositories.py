@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from lamina.adapters.store import tables as t
+from lamina.adapters.store.clusters import SqlClusters, SqlStacks
 from lamina.adapters.store.registries import SqlRegistries
 from lamina.adapters.store.rows import aware
 from lamina.domain.errors import StaleWrite
@@ -383,3 +384,5 @@ class SqlUnitOfWork:
         self.versions = SqlVersions(conn)
         self.drafts = SqlDrafts(conn)
         self.registries = SqlRegistries(conn)
+        self.clusters = SqlClusters(conn)
+        self.stacks = SqlStacks(conn)

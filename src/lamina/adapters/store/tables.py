@@ -133,3 +133,75 @@ pack_versions = _table(
     sa.UniqueConstraint("registry_id", "name", "version"),
     sa.Index(None, "registry_id", "is_latest"),
 )
+
+clusters = _table(
+    "clusters",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(63), nullable=False),
+    sa.Column("labels", sa.JSON, nullable=False),
+    sa.Column("kubernetes_version", sa.String(64), nullable=False),
+    sa.Column("git_url", sa.Text, nullable=False),
+    sa.Column("git_branch", sa.String(200), nullable=False),
+    sa.Column("git_path", sa.String(500), nullable=False),
+    sa.Column("git_mode", sa.String(16), nullable=False),
+    sa.Column("git_username", sa.Text, nullable=True),
+    sa.Column("git_token_sealed", sa.Text, nullable=True),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("commit_sha", sa.String(64), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("org_id", "name"),
+)
+
+instantiations = _table(
+    "instantiations",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("cluster_id", sa.ForeignKey("clusters.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("profile_id", sa.ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("bindings", sa.JSON, nullable=False),
+    sa.Column("secrets_sealed", sa.JSON, nullable=False),
+    sa.Column("overrides", sa.JSON, nullable=False),
+    sa.Column("committed_at", Timestamp, nullable=False),
+    sa.Index(None, "profile_id", "version"),
+    sa.Index(None, "cluster_id"),
+)
+
+stack_drafts = _table(
+    "stack_drafts",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("cluster_id", sa.ForeignKey("clusters.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("base_revision", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("addons", sa.JSON, nullable=False),
+    sa.Column("files", sa.JSON, nullable=False),
+    sa.Column("objects", sa.JSON, nullable=False),
+    sa.Column("warnings", sa.JSON, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+stack_revisions = _table(
+    "stack_revisions",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("cluster_id", sa.ForeignKey("clusters.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("commit_sha", sa.String(64), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("addons", sa.JSON, nullable=False),
+    sa.Column("objects", sa.JSON, nullable=False),
+    sa.Column("committed_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("cluster_id", "revision"),
+)
+
+version_deprecations = sa.Table(
+    "version_deprecations",
+    metadata,
+    sa.Column("profile_id", sa.ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)

@@ -1,0 +1,344 @@
+"""SQL repositories of clusters, their instantiations, stack drafts and revisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from lamina.adapters.store import tables as t
+from lamina.adapters.store.rows import aware
+from lamina.domain.models import (
+    Cluster,
+    GitMode,
+    GitOps,
+    Instantiation,
+    StackDraft,
+    StackRevision,
+)
+
+
+def _cluster(row: RowMapping) -> Cluster:
+    return Cluster(
+        id=row["id"],
+        org_id=row["org_id"],
+        name=row["name"],
+        labels=dict(row["labels"]),
+        kubernetes_version=row["kubernetes_version"],
+        gitops=GitOps(
+            url=row["git_url"],
+            branch=row["git_branch"],
+            path=row["git_path"],
+            mode=GitMode(row["git_mode"]),
+            username=row["git_username"],
+            token_sealed=row["git_token_sealed"],
+        ),
+        revision=row["revision"],
+        commit_sha=row["commit_sha"],
+        created_at=aware(row["created_at"]),
+        updated_at=aware(row["updated_at"]),
+    )
+
+
+def _cluster_values(cluster: Cluster) -> dict[str, Any]:
+    return {
+        "org_id": cluster.org_id,
+        "name": cluster.name,
+        "labels": cluster.labels,
+        "kubernetes_version": cluster.kubernetes_version,
+        "git_url": cluster.gitops.url,
+        "git_branch": cluster.gitops.branch,
+        "git_path": cluster.gitops.path,
+        "git_mode": cluster.gitops.mode.value,
+        "git_username": cluster.gitops.username,
+        "git_token_sealed": cluster.gitops.token_sealed,
+        "updated_at": cluster.updated_at,
+    }
+
+
+class SqlClusters:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def all(self, org_id: int) -> list[Cluster]:
+        c = t.clusters.c
+        rows = self._conn.execute(
+            sa.select(t.clusters).where(c.org_id == org_id).order_by(c.name)
+        ).mappings()
+        return [_cluster(row) for row in rows]
+
+    def get(self, org_id: int, cluster_id: int, *, for_update: bool = False) -> Cluster | None:
+        c = t.clusters.c
+        query = sa.select(t.clusters).where(c.org_id == org_id, c.id == cluster_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self._conn.execute(query).mappings().first()
+        return _cluster(row) if row else None
+
+    def get_by_name(self, org_id: int, name: str) -> Cluster | None:
+        c = t.clusters.c
+        query = sa.select(t.clusters).where(c.org_id == org_id, c.name == name)
+        row = self._conn.execute(query).mappings().first()
+        return _cluster(row) if row else None
+
+    def create(self, cluster: Cluster) -> Cluster:
+        values = _cluster_values(cluster) | {"revision": 0, "created_at": cluster.created_at}
+        row = (
+            self._conn.execute(sa.insert(t.clusters).values(**values).returning(t.clusters))
+            .mappings()
+            .one()
+        )
+        return _cluster(row)
+
+    def update(self, cluster: Cluster) -> Cluster:
+        row = (
+            self._conn.execute(
+                sa.update(t.clusters)
+                .where(t.clusters.c.id == cluster.id)
+                .values(**_cluster_values(cluster))
+                .returning(t.clusters)
+            )
+            .mappings()
+            .one()
+        )
+        return _cluster(row)
+
+    def delete(self, org_id: int, cluster_id: int) -> bool:
+        c = t.clusters.c
+        result = self._conn.execute(
+            sa.delete(t.clusters).where(c.org_id == org_id, c.id == cluster_id)
+        )
+        return bool(result.rowcount)
+
+    def record_commit(
+        self, cluster_id: int, *, expected_revision: int, sha: str, now: datetime
+    ) -> bool:
+        c = t.clusters.c
+        result = self._conn.execute(
+            sa.update(t.clusters)
+            .where(c.id == cluster_id, c.revision == expected_revision)
+            .values(revision=expected_revision + 1, commit_sha=sha, updated_at=now)
+        )
+        return bool(result.rowcount)
+
+
+def _instantiation(row: RowMapping) -> Instantiation:
+    return Instantiation(
+        id=row["id"],
+        org_id=row["org_id"],
+        cluster_id=row["cluster_id"],
+        profile_id=row["profile_id"],
+        version=row["version"],
+        bindings=dict(row["bindings"]),
+        secrets_sealed=dict(row["secrets_sealed"]),
+        values=dict(row["overrides"]),
+        committed_at=aware(row["committed_at"]),
+    )
+
+
+def _draft(row: RowMapping) -> StackDraft:
+    return StackDraft(
+        id=row["id"],
+        org_id=row["org_id"],
+        cluster_id=row["cluster_id"],
+        base_revision=row["base_revision"],
+        action=row["action"],
+        addons=list(row["addons"]),
+        files=dict(row["files"]),
+        objects=dict(row["objects"]),
+        warnings=list(row["warnings"]),
+        created_at=aware(row["created_at"]),
+    )
+
+
+class SqlStacks:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def instantiations(self, cluster_id: int) -> list[Instantiation]:
+        i = t.instantiations.c
+        rows = self._conn.execute(
+            sa.select(t.instantiations).where(i.cluster_id == cluster_id).order_by(i.id)
+        ).mappings()
+        return [_instantiation(row) for row in rows]
+
+    def instantiation(self, org_id: int, instantiation_id: int) -> Instantiation | None:
+        i = t.instantiations.c
+        row = (
+            self._conn.execute(
+                sa.select(t.instantiations).where(i.org_id == org_id, i.id == instantiation_id)
+            )
+            .mappings()
+            .first()
+        )
+        return _instantiation(row) if row else None
+
+    def of_profile(self, profile_id: int) -> list[tuple[Instantiation, str]]:
+        i, c = t.instantiations.c, t.clusters.c
+        rows = self._conn.execute(
+            sa.select(t.instantiations, c.name.label("cluster_name"))
+            .join(t.clusters, c.id == i.cluster_id)
+            .where(i.profile_id == profile_id)
+            .order_by(c.name, i.id)
+        ).mappings()
+        return [(_instantiation(row), row["cluster_name"]) for row in rows]
+
+    def outdated_count(self, profile_id: int) -> int:
+        i, p, d = t.instantiations.c, t.profiles.c, t.version_deprecations.c
+        deprecated = (
+            sa.select(d.version)
+            .where(d.profile_id == i.profile_id, d.version == i.version)
+            .exists()
+        )
+        query = (
+            sa.select(sa.func.count())
+            .select_from(t.instantiations.join(t.profiles, p.id == i.profile_id))
+            .where(
+                i.profile_id == profile_id,
+                sa.or_(i.version < sa.func.coalesce(p.current_version, 0), deprecated),
+            )
+        )
+        return int(self._conn.execute(query).scalar_one())
+
+    def replace_instantiations(
+        self, cluster_id: int, org_id: int, addons: list[dict[str, Any]], now: datetime
+    ) -> list[int]:
+        i = t.instantiations.c
+        kept = [a["instantiation_id"] for a in addons if a.get("instantiation_id")]
+        self._conn.execute(
+            sa.delete(t.instantiations).where(i.cluster_id == cluster_id, i.id.not_in(kept))
+        )
+        ids: list[int] = []
+        for addon in addons:
+            values = {
+                "profile_id": addon["profile_id"],
+                "version": addon["version"],
+                "bindings": addon["bindings"],
+                "secrets_sealed": addon["secrets_sealed"],
+                "overrides": addon["values"],
+                "committed_at": now,
+            }
+            if addon.get("instantiation_id"):
+                self._conn.execute(
+                    sa.update(t.instantiations)
+                    .where(i.id == addon["instantiation_id"])
+                    .values(**values)
+                )
+                ids.append(addon["instantiation_id"])
+                continue
+            new_id = self._conn.execute(
+                sa.insert(t.instantiations)
+                .values(org_id=org_id, cluster_id=cluster_id, **values)
+                .returning(i.id)
+            ).scalar_one()
+            ids.append(new_id)
+        return ids
+
+    def add_revision(self, revision: StackRevision) -> None:
+        self._conn.execute(
+            sa.insert(t.stack_revisions).values(
+                cluster_id=revision.cluster_id,
+                revision=revision.revision,
+                commit_sha=revision.commit_sha,
+                message=revision.message,
+                addons=revision.addons,
+                objects=revision.objects,
+                committed_at=revision.committed_at,
+            )
+        )
+
+    def last_revision(self, cluster_id: int) -> StackRevision | None:
+        r = t.stack_revisions.c
+        row = (
+            self._conn.execute(
+                sa.select(t.stack_revisions)
+                .where(r.cluster_id == cluster_id)
+                .order_by(r.revision.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return StackRevision(
+            cluster_id=row["cluster_id"],
+            revision=row["revision"],
+            commit_sha=row["commit_sha"],
+            message=row["message"],
+            addons=list(row["addons"]),
+            objects=dict(row["objects"]),
+            committed_at=aware(row["committed_at"]),
+        )
+
+    def create_draft(self, draft: StackDraft) -> StackDraft:
+        row = (
+            self._conn.execute(
+                sa.insert(t.stack_drafts)
+                .values(
+                    org_id=draft.org_id,
+                    cluster_id=draft.cluster_id,
+                    base_revision=draft.base_revision,
+                    action=draft.action,
+                    addons=draft.addons,
+                    files=draft.files,
+                    objects=draft.objects,
+                    warnings=draft.warnings,
+                    created_at=draft.created_at,
+                )
+                .returning(t.stack_drafts)
+            )
+            .mappings()
+            .one()
+        )
+        return _draft(row)
+
+    def draft(self, org_id: int, cluster_id: int, draft_id: int) -> StackDraft | None:
+        d = t.stack_drafts.c
+        row = (
+            self._conn.execute(
+                sa.select(t.stack_drafts).where(
+                    d.org_id == org_id, d.cluster_id == cluster_id, d.id == draft_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return _draft(row) if row else None
+
+    def delete_draft(self, draft_id: int) -> bool:
+        d = t.stack_drafts.c
+        return bool(self._conn.execute(sa.delete(t.stack_drafts).where(d.id == draft_id)).rowcount)
+
+    def deprecations(self, profile_id: int) -> dict[int, dict[str, str]]:
+        d = t.version_deprecations.c
+        rows = self._conn.execute(
+            sa.select(t.version_deprecations).where(d.profile_id == profile_id)
+        ).mappings()
+        return {row["version"]: {"reason": row["reason"], "note": row["note"]} for row in rows}
+
+    def deprecate(
+        self, profile_id: int, version: int, *, reason: str, note: str, now: datetime
+    ) -> None:
+        d = t.version_deprecations.c
+        self._conn.execute(
+            sa.delete(t.version_deprecations).where(
+                d.profile_id == profile_id, d.version == version
+            )
+        )
+        self._conn.execute(
+            sa.insert(t.version_deprecations).values(
+                profile_id=profile_id, version=version, reason=reason, note=note, created_at=now
+            )
+        )
+
+    def undeprecate(self, profile_id: int, version: int) -> bool:
+        d = t.version_deprecations.c
+        result = self._conn.execute(
+            sa.delete(t.version_deprecations).where(
+                d.profile_id == profile_id, d.version == version
+            )
+        )
+        return bool(result.rowcount)

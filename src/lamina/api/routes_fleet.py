@@ -1,0 +1,94 @@
+"""A profile across the fleet: instantiations, deprecations, rollouts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from lamina.api import schemas
+from lamina.api import schemas_clusters as s
+from lamina.api.deps import PrincipalDep, ServicesDep
+from lamina.services import fleet
+
+router = APIRouter(prefix="/api/v1/org/stack-profiles", tags=["fleet"])
+
+
+@router.post("", status_code=201, response_model=schemas.PublishResponse)
+def capture(
+    body: schemas.CaptureIn, who: PrincipalDep, wired: ServicesDep
+) -> schemas.PublishResponse:
+    """A new profile (version 1) from a cluster's committed stack; secret values never enter
+    it (they become secret parameters)."""
+    profile, version = wired.capture.capture(
+        who, body.cluster, name=body.name, include_values=body.include_values
+    )
+    return schemas.PublishResponse.of(profile, version)
+
+
+@router.post("/{profile_id}/versions", status_code=201, response_model=schemas.PublishResponse)
+def capture_version(
+    profile_id: int, body: schemas.CaptureVersionIn, who: PrincipalDep, wired: ServicesDep
+) -> schemas.PublishResponse:
+    """The profile's next version from a cluster's committed stack."""
+    profile, version = wired.capture.capture(
+        who, body.cluster, name="", include_values=body.include_values, profile_id=profile_id
+    )
+    return schemas.PublishResponse.of(profile, version)
+
+
+@router.get("/{profile_id}/instantiations", response_model=list[s.InstantiationOut])
+def instantiations(
+    profile_id: int, who: PrincipalDep, wired: ServicesDep
+) -> list[s.InstantiationOut]:
+    """Every cluster running the profile, its version, and whether it is behind."""
+    return [
+        s.InstantiationOut(
+            id=row.id,
+            cluster=row.cluster,
+            cluster_id=row.cluster_id,
+            version=row.version,
+            outdated=row.outdated,
+            committed_at=row.committed_at,
+        )
+        for row in wired.fleet.instantiations(who, profile_id)
+    ]
+
+
+@router.post("/{profile_id}/versions/{number}/deprecation", response_model=schemas.ProfileSummary)
+def deprecate(
+    profile_id: int, number: int, body: s.DeprecationIn, who: PrincipalDep, wired: ServicesDep
+) -> schemas.ProfileSummary:
+    """Deprecate a version: it can no longer be instantiated and counts as outdated."""
+    profile = wired.profiles.deprecate(who, profile_id, number, reason=body.reason, note=body.note)
+    return schemas.ProfileSummary.of(profile)
+
+
+@router.delete("/{profile_id}/versions/{number}/deprecation", status_code=204)
+def undeprecate(profile_id: int, number: int, who: PrincipalDep, wired: ServicesDep) -> Response:
+    wired.profiles.undeprecate(who, profile_id, number)
+    return Response(status_code=204)
+
+
+@router.post("/{profile_id}/rollout", response_model=s.RolloutOut)
+def rollout(
+    profile_id: int, body: s.RolloutIn, who: PrincipalDep, wired: ServicesDep
+) -> s.RolloutOut:
+    """Upgrade the matching instantiations in batches, stopping at the first failure unless
+    told otherwise; a dry run reports `would_change` and commits nothing."""
+    steps = wired.fleet.rollout(
+        who,
+        profile_id,
+        version=body.version,
+        clusters=body.clusters,
+        selector=body.selector,
+        only_outdated=body.only_outdated,
+        dry_run=body.dry_run,
+        continue_on_error=body.continue_on_error,
+        batch_size=body.batch_size,
+    )
+    results = [s.RolloutStepOut(**fleet.as_dict(step)) for step in steps]
+    return s.RolloutOut(
+        version=body.version,
+        results=results,
+        committed=sum(step.status == "committed" for step in steps),
+        failed=sum(step.status == "failed" for step in steps),
+    )

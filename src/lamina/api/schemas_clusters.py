@@ -1,0 +1,197 @@
+"""HTTP shapes of clusters, stacks, instantiations and rollouts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lamina.domain.models import Cluster
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GitOpsIn(Strict):
+    url: str
+    branch: str = "main"
+    path: str = "clusters"
+    mode: Literal["rendered", "flux"] = "rendered"
+    username: str | None = None
+    token: str | None = Field(default=None, description="Stored encrypted; never returned")
+
+
+class ClusterCreate(Strict):
+    name: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    kubernetes_version: str = ""
+    gitops: GitOpsIn
+
+
+class GitOpsPatch(Strict):
+    url: str | None = None
+    branch: str | None = None
+    path: str | None = None
+    mode: Literal["rendered", "flux"] | None = None
+    username: str | None = None
+    token: str | None = None
+
+
+class ClusterPatch(Strict):
+    name: str | None = None
+    labels: dict[str, str] | None = None
+    kubernetes_version: str | None = None
+    gitops: GitOpsPatch | None = None
+
+
+class GitOpsOut(BaseModel):
+    url: str
+    branch: str
+    path: str
+    mode: str
+    username: str | None
+    has_token: bool
+
+
+class ClusterOut(BaseModel):
+    id: int
+    name: str
+    labels: dict[str, str]
+    kubernetes_version: str
+    gitops: GitOpsOut
+    revision: int
+    commit_sha: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, c: Cluster) -> ClusterOut:
+        git = c.gitops
+        return cls(
+            id=c.id,
+            name=c.name,
+            labels=c.labels,
+            kubernetes_version=c.kubernetes_version,
+            gitops=GitOpsOut(
+                url=git.url,
+                branch=git.branch,
+                path=git.path,
+                mode=git.mode.value,
+                username=git.username,
+                has_token=git.token_sealed is not None,
+            ),
+            revision=c.revision,
+            commit_sha=c.commit_sha,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+        )
+
+
+class ParameterIn(Strict):
+    name: str
+    value: Any
+
+
+class FromProfile(Strict):
+    profile_id: int
+    version: int | None = None
+    parameters: list[ParameterIn] = Field(default_factory=list)
+    values: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    deploy: bool = False
+
+
+class UpgradeIn(Strict):
+    version: int | None = None
+    parameters: list[ParameterIn] | None = None
+
+
+class IssueOut(BaseModel):
+    path: str
+    code: str
+    message: str
+
+
+class StackDraftOut(BaseModel):
+    draft_id: int
+    profile_version: int | None
+    warnings: list[IssueOut]
+    addons_count: int
+    manifests_count: int
+    revision: int | None = None
+    commit_sha: str | None = None
+
+
+class ObjectChangeOut(BaseModel):
+    op: str
+    kind: str
+    namespace: str
+    name: str
+    layer: str
+    diff: str
+
+
+class ParameterChangeOut(BaseModel):
+    profile_id: int
+    name: str
+    from_: Any = Field(default=None, alias="from", serialization_alias="from")
+    to: Any = None
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class StackDiffOut(BaseModel):
+    added: list[ObjectChangeOut]
+    changed: list[ObjectChangeOut]
+    removed: list[ObjectChangeOut]
+    parameters: list[ParameterChangeOut]
+
+
+class CommitIn(Strict):
+    message: str | None = Field(default=None, max_length=2000)
+
+
+class CommitOut(BaseModel):
+    revision: int
+    commit_sha: str | None
+
+
+class InstantiationOut(BaseModel):
+    id: int
+    cluster: str
+    cluster_id: int
+    version: int
+    outdated: bool
+    committed_at: datetime
+
+
+class DeprecationIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+    note: str = ""
+
+
+class RolloutIn(Strict):
+    version: int
+    clusters: list[str] | None = None
+    selector: str = ""
+    only_outdated: bool = True
+    dry_run: bool = False
+    continue_on_error: bool = False
+    batch_size: int = Field(default=10, ge=1, le=500)
+
+
+class RolloutStepOut(BaseModel):
+    cluster: str
+    instantiation_id: int
+    status: str
+    reason: str
+    revision: int | None
+    commit_sha: str | None
+
+
+class RolloutOut(BaseModel):
+    version: int
+    results: list[RolloutStepOut]
+    committed: int
+    failed: int

@@ -1,0 +1,112 @@
+"""What a new render of a cluster's stack changes, object by object, for review.
+
+Objects are keyed by (kind, namespace, name), namespace "" for cluster-scoped ones, and
+compared by their YAML text. Secret values must be taken out of that text before diffing
+(`redact_text`), so no diff ever shows one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+Key = tuple[str, str, str]  # (kind, namespace, name)
+Entry = tuple[str, str]  # (layer name, YAML text of the object)
+
+ADDED = "added"
+CHANGED = "changed"
+REMOVED = "removed"
+REDACTED = "<redacted>"
+CONTEXT_LINES = 3
+
+
+@dataclass(frozen=True)
+class ObjectChange:
+    """One object that differs: `op` is "added", "changed" or "removed"; `layer` is the layer
+    that renders it after the change (before it, for a removal); `diff` is the unified diff
+    of its YAML for "changed", "" otherwise."""
+
+    op: str
+    kind: str
+    namespace: str
+    name: str
+    layer: str
+    diff: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "op": self.op,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "layer": self.layer,
+            "diff": self.diff,
+        }
+
+
+def diff_objects(before: Mapping[Key, Entry], after: Mapping[Key, Entry]) -> list[ObjectChange]:
+    """Every object added, changed or removed from `before` to `after`.
+
+    Objects with identical text are left out, even when they moved to another layer.
+    Order: added and changed objects by the position of their layer in `after` (the order in
+    which layers first appear in its iteration), then by kind, namespace and name; after them
+    the removed objects, by the position of their layer in `before`, then kind, namespace, name.
+    """
+    present = [_present(key, before.get(key), entry) for key, entry in after.items()]
+    found = [change for change in present if change is not None]
+    gone = [_removed(key, entry) for key, entry in before.items() if key not in after]
+    return _ordered(found, after) + _ordered(gone, before)
+
+
+def unified_diff(key: Key, old: str, new: str) -> str:
+    """The unified diff from `old` to `new` with headers `a/<kind>/<namespace>/<name>` and
+    `b/…` (`a/<kind>/<name>` for cluster-scoped objects) and 3 lines of context; "" when the
+    texts are equal. A missing final newline is not shown as a difference."""
+    label = "/".join(part for part in key if part)
+    lines = difflib.unified_diff(
+        old.splitlines(),
+        new.splitlines(),
+        fromfile=f"a/{label}",
+        tofile=f"b/{label}",
+        n=CONTEXT_LINES,
+        lineterm="",
+    )
+    text = "\n".join(lines)
+    return text + "\n" if text else ""
+
+
+def redact_text(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every occurrence of each non-empty secret value replaced by "<redacted>".
+
+    The text is scanned once, preferring the longest secret at each position, so a secret
+    that contains another is redacted whole and "<redacted>" itself is never rescanned.
+    Only literal occurrences are found (not, say, base64-encoded ones).
+    """
+    values = sorted({s for s in secrets if s}, key=lambda s: (-len(s), s))
+    if not values:
+        return text
+    pattern = re.compile("|".join(re.escape(value) for value in values))
+    return pattern.sub(REDACTED, text)
+
+
+def _present(key: Key, old: Entry | None, new: Entry) -> ObjectChange | None:
+    layer, text = new
+    if old is None:
+        return ObjectChange(ADDED, *key, layer=layer, diff="")
+    if old[1] == text:
+        return None
+    return ObjectChange(CHANGED, *key, layer=layer, diff=unified_diff(key, old[1], text))
+
+
+def _removed(key: Key, entry: Entry) -> ObjectChange:
+    return ObjectChange(REMOVED, *key, layer=entry[0], diff="")
+
+
+def _ordered(changes: list[ObjectChange], side: Mapping[Key, Entry]) -> list[ObjectChange]:
+    """`changes` sorted by the position of their layer in `side`, then kind, namespace, name."""
+    position: dict[str, int] = {}
+    for layer, _ in side.values():
+        position.setdefault(layer, len(position))
+    return sorted(changes, key=lambda c: (position[c.layer], c.kind, c.namespace, c.name))

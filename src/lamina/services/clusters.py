@@ -1,0 +1,150 @@
+"""Clusters: deployment targets with labels, a Kubernetes version and a GitOps target."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from lamina.domain import selectors
+from lamina.domain.errors import InvalidInput, Issue, NotFound
+from lamina.domain.models import Cluster, GitMode, GitOps, Page, Principal, Role
+from lamina.ports import Cipher, Clock, Store
+from lamina.services.access import require
+
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
+)
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$")
+_VERSION = re.compile(r"^v?\d+\.\d+(\.\d+)?([-+].*)?$")
+_GIT_SCHEMES = ("https://", "http://", "file://", "ssh://", "git@")
+
+
+class ClusterService:
+    def __init__(self, *, store: Store, clock: Clock, cipher: Cipher) -> None:
+        self._store = store
+        self._clock = clock
+        self._cipher = cipher
+
+    def list_clusters(
+        self, principal: Principal, *, selector: str = "", page: int = 1, page_size: int = 50
+    ) -> Page[Cluster]:
+        """The org's clusters matching a label selector (`env=prod,region in (eu,us)`)."""
+        chosen = selectors.parse_selector(selector)
+        with self._store.unit_of_work() as uow:
+            matching = [c for c in uow.clusters.all(principal.org_id) if chosen.matches(c.labels)]
+        start = (page - 1) * page_size
+        return Page(matching[start : start + page_size], len(matching), page, page_size)
+
+    def get(self, principal: Principal, cluster_id: int) -> Cluster:
+        with self._store.unit_of_work() as uow:
+            cluster = uow.clusters.get(principal.org_id, cluster_id)
+        if cluster is None:
+            raise NotFound(f"Cluster {cluster_id} does not exist")
+        return cluster
+
+    def create(self, principal: Principal, fields: dict[str, Any]) -> Cluster:
+        require(principal, Role.EDITOR)
+        now = self._clock.now()
+        cluster = self._build(principal.org_id, fields, now, previous=None)
+        with self._store.unit_of_work(write=True) as uow:
+            if uow.clusters.get_by_name(principal.org_id, cluster.name):
+                raise _taken(cluster.name)
+            return uow.clusters.create(cluster)
+
+    def update(self, principal: Principal, cluster_id: int, fields: dict[str, Any]) -> Cluster:
+        require(principal, Role.EDITOR)
+        current = self.get(principal, cluster_id)
+        merged = _fields_of(current) | fields
+        if "gitops" in fields and current.gitops:
+            merged["gitops"] = _gitops_fields(current.gitops) | (fields["gitops"] or {})
+        cluster = self._build(principal.org_id, merged, self._clock.now(), previous=current)
+        with self._store.unit_of_work(write=True) as uow:
+            other = uow.clusters.get_by_name(principal.org_id, cluster.name)
+            if other is not None and other.id != current.id:
+                raise _taken(cluster.name)
+            return uow.clusters.update(cluster)
+
+    def delete(self, principal: Principal, cluster_id: int) -> None:
+        require(principal, Role.EDITOR)
+        with self._store.unit_of_work(write=True) as uow:
+            if not uow.clusters.delete(principal.org_id, cluster_id):
+                raise NotFound(f"Cluster {cluster_id} does not exist")
+
+    def git_token(self, cluster: Cluster) -> str | None:
+        sealed = cluster.gitops.token_sealed
+        return self._cipher.open(sealed) if sealed else None
+
+    def _build(
+        self, org_id: int, fields: dict[str, Any], now: Any, previous: Cluster | None
+    ) -> Cluster:
+        issues = _check(fields)
+        if issues:
+            raise InvalidInput("The cluster is invalid", issues=issues)
+        git = fields["gitops"]
+        token = git.get("token")
+        sealed = self._cipher.seal(token) if token else git.get("token_sealed")
+        gitops = GitOps(
+            url=git["url"],
+            branch=git.get("branch") or "main",
+            path=(git.get("path") or "clusters").strip("/"),
+            mode=GitMode(git.get("mode") or "rendered"),
+            username=git.get("username"),
+            token_sealed=sealed,
+        )
+        base = previous or Cluster(0, org_id, "", {}, "", gitops, 0, None, now, now)
+        return replace(
+            base,
+            name=fields["name"],
+            labels=dict(fields.get("labels") or {}),
+            kubernetes_version=str(fields.get("kubernetes_version") or ""),
+            gitops=gitops,
+            updated_at=now,
+        )
+
+
+def _check(fields: dict[str, Any]) -> list[Issue]:
+    issues: list[Issue] = []
+    if not _NAME.match(str(fields.get("name") or "")):
+        issues.append(Issue("name", "invalid_name", "A cluster name is a DNS-1123 label"))
+    for key, value in (fields.get("labels") or {}).items():
+        if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(str(value)):
+            issues.append(Issue(f"labels.{key}", "invalid_value", "Not a Kubernetes label"))
+    version = fields.get("kubernetes_version")
+    if version and not _VERSION.match(str(version)):
+        issues.append(Issue("kubernetes_version", "invalid_value", "Expected e.g. 1.31.2"))
+    git = fields.get("gitops")
+    if not isinstance(git, dict) or not str(git.get("url") or "").startswith(_GIT_SCHEMES):
+        issues.append(Issue("gitops.url", "invalid_value", "A Git URL (https://, file://, ssh://)"))
+    elif ".." in str(git.get("path") or "").split("/"):
+        issues.append(Issue("gitops.path", "invalid_value", "The path may not climb out with .."))
+    if isinstance(git, dict) and git.get("mode") not in (None, "rendered", "flux"):
+        issues.append(Issue("gitops.mode", "invalid_value", "rendered or flux"))
+    return issues
+
+
+def _fields_of(cluster: Cluster) -> dict[str, Any]:
+    return {
+        "name": cluster.name,
+        "labels": cluster.labels,
+        "kubernetes_version": cluster.kubernetes_version,
+        "gitops": _gitops_fields(cluster.gitops),
+    }
+
+
+def _gitops_fields(git: GitOps) -> dict[str, Any]:
+    return {
+        "url": git.url,
+        "branch": git.branch,
+        "path": git.path,
+        "mode": git.mode.value,
+        "username": git.username,
+        "token_sealed": git.token_sealed,
+    }
+
+
+def _taken(name: str) -> InvalidInput:
+    return InvalidInput(
+        "Name taken", issues=[Issue("name", "duplicate_name", f"A cluster named '{name}' exists")]
+    )

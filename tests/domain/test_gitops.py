@@ -1,0 +1,504 @@
+"""GitOps layouts: folder and file names, golden trees of both modes, a real kustomize build,
+no secret values in lamina.yaml, and the Flux dependsOn chain."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lamina.adapters import yamlio
+from lamina.adapters.yamlio import dump
+from lamina.domain.gitops import (
+    AddonRecord,
+    ChartRelease,
+    LayerOutput,
+    flux_tree,
+    kustomization_name,
+    layer_folder,
+    object_file,
+    object_files,
+    release_name,
+    rendered_tree,
+    repository_name,
+)
+
+GOLDEN = Path(__file__).parent.parent / "golden" / "gitops"
+KUBECTL = "/usr/bin/kubectl"
+SECRET_VALUES = ("hunter2-admin-pass", "s3cr3t-grafana-token")
+
+# --- names -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("index", "name", "folder"),
+    [
+        (0, "ingress", "01-ingress"),
+        (8, "web-platform/ingress", "09-web-platform.ingress"),
+        (41, "a/b/c", "42-a.b.c"),
+        (98, "x", "99-x"),
+        (99, "x", "100-x"),
+        (2, "Odd Name_x!", "03-odd-name-x-"),
+    ],
+)
+def test_layer_folder(index: int, name: str, folder: str) -> None:
+    assert layer_folder(index, name) == folder
+
+
+def test_layer_folder_refuses_a_negative_index() -> None:
+    with pytest.raises(ValueError):
+        layer_folder(-1, "x")
+
+
+def obj(kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    return {"apiVersion": "v1", "kind": kind, "metadata": metadata}
+
+
+@pytest.mark.parametrize(
+    ("body", "file"),
+    [
+        (obj("Deployment", "web", "ingress"), "ingress.deployment-web.yaml"),
+        (obj("ClusterRole", "viewer"), "clusterrole-viewer.yaml"),
+        (obj("ClusterRole", "system:aggregate"), "clusterrole-system-aggregate.yaml"),
+        (obj("ConfigMap", "web", ""), "configmap-web.yaml"),
+        ({"kind": "ConfigMap"}, "configmap-.yaml"),
+    ],
+)
+def test_object_file(body: dict[str, Any], file: str) -> None:
+    assert object_file(body) == file
+
+
+def test_object_files_are_unique_within_a_folder() -> None:
+    objects = [
+        obj("Role", "a:b", "ns"),
+        obj("Role", "a-b", "ns"),
+        obj("Role", "a-b-2", "ns"),
+        obj("Role", "a_b", "ns"),
+        obj("Role", "a-b", "other"),
+    ]
+    assert object_files(objects) == [
+        "ns.role-a-b.yaml",
+        "ns.role-a-b-2.yaml",
+        "ns.role-a-b-2-2.yaml",
+        "ns.role-a-b-3.yaml",
+        "other.role-a-b.yaml",
+    ]
+
+
+def test_object_files_never_take_the_kustomization_name() -> None:
+    assert object_files([{"kind": "Kustomization", "metadata": {"name": ""}}]) == [
+        "kustomization-.yaml"
+    ]
+    assert object_files([]) == []
+
+
+def test_flux_names() -> None:
+    assert release_name("web-platform/ingress") == "web-platform-ingress"
+    assert release_name("a" * 52 + "/b") == "a" * 52
+    assert repository_name("https://charts.example.com/stable/") == "charts-example-com-stable"
+    assert repository_name("oci://ghcr.io/acme/charts") == "oci-ghcr-io-acme-charts"
+    assert repository_name("http://Charts.Local:8080") == "http-charts-local-8080"
+    long_url = "https://charts.example.com/" + "deep/" * 30
+    assert len(repository_name(long_url)) <= 63
+    assert repository_name(long_url) != repository_name(long_url + "x")
+    assert kustomization_name("EU_1", "01-web") == "eu-1-01-web"
+    assert len(kustomization_name("c" * 40, "01-" + "x" * 40)) <= 63
+
+
+# --- the example stack -------------------------------------------------------------------
+
+
+def addons() -> list[AddonRecord]:
+    return [
+        AddonRecord(
+            profile="web-platform",
+            profile_id=7,
+            version=3,
+            instantiation_id=41,
+            bindings={"replicas": 2, "domain": "shop.example.com"},
+            secrets=["admin_password"],
+        ),
+        AddonRecord(
+            profile="observability",
+            profile_id=9,
+            version=1,
+            instantiation_id=42,
+            # A careless caller left a secret value among the bindings: never written.
+            bindings={"retention": "15d", "grafana_token": SECRET_VALUES[1]},
+            secrets=["grafana_token"],
+        ),
+    ]
+
+
+def web_layers() -> list[LayerOutput]:
+    chart = ChartRelease(
+        repository_url="https://charts.example.com/stable",
+        chart="ingress-nginx",
+        version="4.15.1",
+        values={"controller": {"replicaCount": 2, "host": "shop.example.com"}},
+        secret_values=[("controller.admin.password", "admin_password")],
+        secret_name="lamina-web-platform",
+    )
+    rendered = [
+        obj("ServiceAccount", "web-platform-ingress", "ingress"),
+        {
+            **obj("Deployment", "web-platform-ingress", "ingress"),
+            "apiVersion": "apps/v1",
+            "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "c"}]}}},
+        },
+        obj("ClusterRole", "web-platform-ingress"),
+    ]
+    manifests = [
+        {**obj("ConfigMap", "shop-settings"), "data": {"zone": "shop.example.com"}},
+        {**obj("Secret", "admin"), "stringData": {"password": "${lamina_secret_admin_password}"}},
+        obj("Role", "reader:all"),
+        obj("Role", "reader-all"),
+        {**obj("ConfigMap", "shared", "monitoring"), "data": {"a": "1"}},
+    ]
+    return [
+        LayerOutput("web-platform/ingress", "ingress", rendered, chart=chart),
+        LayerOutput("web-platform/dashboards", "web", manifests, secret_name="lamina-web-platform"),
+        LayerOutput("web-platform/os", "default", []),
+    ]
+
+
+def observability_layers() -> list[LayerOutput]:
+    chart = ChartRelease(
+        repository_url="oci://ghcr.io/acme/charts",
+        chart="grafana",
+        version="8.5.0",
+        values={},
+        secret_values=[],
+        secret_name="lamina-observability",
+    )
+    return [
+        LayerOutput(
+            "observability/grafana",
+            "monitoring",
+            [obj("Service", "observability-grafana", "monitoring")],
+            chart=chart,
+        ),
+        LayerOutput(
+            "observability/alerts",
+            "monitoring",
+            [{**obj("ConfigMap", "alerts"), "data": {"rule": "up == 0"}}],
+        ),
+        LayerOutput("observability/k8s", "monitoring", []),
+    ]
+
+
+def layers() -> list[LayerOutput]:
+    return web_layers() + observability_layers()
+
+
+def rendered() -> dict[str, str]:
+    return rendered_tree(cluster="eu-1", revision=5, addons=addons(), layers=layers(), dump=dump)
+
+
+def flux() -> dict[str, str]:
+    return flux_tree(
+        cluster="eu-1",
+        revision=5,
+        addons=addons(),
+        layers=layers(),
+        dump=dump,
+        root="clusters/eu-1",
+    )
+
+
+def check_golden(tree: dict[str, str], mode: str, request: pytest.FixtureRequest) -> None:
+    folder = GOLDEN / mode
+    if request.config.getoption("--update-golden"):
+        shutil.rmtree(folder, ignore_errors=True)
+        write_tree(folder, tree)
+    assert folder.is_dir(), f"{folder} is missing: run pytest with --update-golden"
+    on_disk = {str(p.relative_to(folder)): p.read_text() for p in folder.rglob("*") if p.is_file()}
+    assert sorted(on_disk) == sorted(tree)
+    for path, text in tree.items():
+        assert text == on_disk[path], f"{path} differs from its golden file"
+
+
+def write_tree(folder: Path, tree: dict[str, str]) -> None:
+    for path, text in tree.items():
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
+def kustomize(folder: Path) -> list[dict[str, Any]]:
+    if not Path(KUBECTL).is_file():
+        pytest.skip(f"{KUBECTL} is not installed")
+    result = subprocess.run(
+        [KUBECTL, "kustomize", str(folder)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return [o for o in yamlio.load_all(result.stdout) if isinstance(o, dict)]
+
+
+def identities(objects: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    keys = [(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in objects]
+    return sorted(keys)
+
+
+# --- rendered mode -----------------------------------------------------------------------
+
+
+def test_rendered_tree_matches_golden(request: pytest.FixtureRequest) -> None:
+    check_golden(rendered(), "rendered", request)
+
+
+def test_rendered_tree_is_deterministic() -> None:
+    assert list(rendered().items()) == list(rendered().items())
+
+
+def test_rendered_layout() -> None:
+    tree = rendered()
+    top = yamlio.load(tree["kustomization.yaml"])
+    assert top == {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [
+            "01-web-platform.ingress",
+            "02-web-platform.dashboards",
+            "03-web-platform.os",
+            "04-observability.grafana",
+            "05-observability.alerts",
+            "06-observability.k8s",
+        ],
+    }
+    dashboards = yamlio.load(tree["02-web-platform.dashboards/kustomization.yaml"])
+    assert dashboards["resources"] == [
+        "web.configmap-shop-settings.yaml",
+        "web.secret-admin.yaml",
+        "web.role-reader-all.yaml",
+        "web.role-reader-all-2.yaml",
+        "monitoring.configmap-shared.yaml",
+    ]
+    for resource in dashboards["resources"]:
+        assert f"02-web-platform.dashboards/{resource}" in tree
+    assert yamlio.load(tree["03-web-platform.os/kustomization.yaml"])["resources"] == []
+    assert "03-web-platform.os/kustomization.yaml" in tree
+
+
+def test_rendered_objects_get_their_layer_namespace() -> None:
+    tree = rendered()
+    settings = yamlio.load(tree["02-web-platform.dashboards/web.configmap-shop-settings.yaml"])
+    assert settings["metadata"] == {"name": "shop-settings", "namespace": "web"}
+    role = yamlio.load(tree["01-web-platform.ingress/clusterrole-web-platform-ingress.yaml"])
+    assert "namespace" not in role["metadata"]
+
+
+def test_inputs_are_not_modified() -> None:
+    given = layers()
+    before = repr(given)
+    rendered_tree(cluster="eu-1", revision=5, addons=addons(), layers=given, dump=dump)
+    flux_tree(cluster="eu-1", revision=5, addons=addons(), layers=given, dump=dump)
+    assert repr(given) == before
+
+
+def test_kubectl_kustomize_builds_the_rendered_tree(tmp_path: Path) -> None:
+    write_tree(tmp_path / "eu-1", rendered())
+    built = kustomize(tmp_path / "eu-1")
+    expected = []
+    for layer in layers():
+        for body in layer.objects:
+            metadata = body["metadata"]
+            namespace = "" if body["kind"] == "ClusterRole" else layer.namespace
+            expected.append(
+                (body["kind"], metadata.get("namespace") or namespace, metadata["name"])
+            )
+    assert identities(built) == sorted(expected)
+    assert len(built) == 10
+
+
+def test_lamina_record_holds_names_never_secret_values() -> None:
+    for tree in (rendered(), flux()):
+        text = tree["lamina.yaml"]
+        for secret in SECRET_VALUES:
+            assert secret not in text
+        record = yamlio.load(text)
+        assert record == {
+            "cluster": "eu-1",
+            "revision": 5,
+            "addons": [
+                {
+                    "profile": "web-platform",
+                    "profile_id": 7,
+                    "version": 3,
+                    "instantiation_id": 41,
+                    "bindings": {"domain": "shop.example.com", "replicas": 2},
+                    "secrets": ["admin_password"],
+                },
+                {
+                    "profile": "observability",
+                    "profile_id": 9,
+                    "version": 1,
+                    "instantiation_id": 42,
+                    "bindings": {"retention": "15d"},
+                    "secrets": ["grafana_token"],
+                },
+            ],
+        }
+
+
+def test_no_tree_holds_a_secret_value() -> None:
+    for tree in (rendered(), flux()):
+        for path, text in tree.items():
+            for secret in SECRET_VALUES:
+                assert secret not in text, path
+
+
+# --- flux mode ---------------------------------------------------------------------------
+
+
+def test_flux_tree_matches_golden(request: pytest.FixtureRequest) -> None:
+    check_golden(flux(), "flux", request)
+
+
+def test_flux_top_kustomization_lists_only_the_flux_units() -> None:
+    tree = flux()
+    resources = yamlio.load(tree["kustomization.yaml"])["resources"]
+    assert resources == [
+        "flux/01-web-platform.ingress.yaml",
+        "flux/02-web-platform.dashboards.yaml",
+        "flux/03-web-platform.os.yaml",
+        "flux/04-observability.grafana.yaml",
+        "flux/05-observability.alerts.yaml",
+        "flux/06-observability.k8s.yaml",
+    ]
+    assert all(path in tree for path in resources)
+
+
+def test_flux_units_depend_on_the_previous_layer() -> None:
+    tree = flux()
+    units = [yamlio.load(tree[p]) for p in yamlio.load(tree["kustomization.yaml"])["resources"]]
+    names = [u["metadata"]["name"] for u in units]
+    assert names[0] == "eu-1-01-web-platform.ingress"
+    assert "dependsOn" not in units[0]["spec"]
+    for previous, unit in zip(names, units[1:], strict=False):
+        assert unit["spec"]["dependsOn"] == [{"name": previous}]
+    for unit in units:
+        assert unit["apiVersion"] == "kustomize.toolkit.fluxcd.io/v1"
+        assert unit["metadata"]["namespace"] == "flux-system"
+        spec = unit["spec"]
+        folder = unit["metadata"]["name"].removeprefix("eu-1-")
+        assert spec["path"] == f"./clusters/eu-1/{folder}"
+        assert spec["prune"] is True
+        assert spec["interval"] == "10m"
+        assert spec["sourceRef"] == {"kind": "GitRepository", "name": "flux-system"}
+
+
+def test_flux_substitutes_placeholders_only_where_a_secret_is_named() -> None:
+    tree = flux()
+    dashboards = yamlio.load(tree["flux/02-web-platform.dashboards.yaml"])["spec"]
+    assert dashboards["postBuild"] == {
+        "substituteFrom": [{"kind": "Secret", "name": "lamina-web-platform"}]
+    }
+    assert "postBuild" not in yamlio.load(tree["flux/05-observability.alerts.yaml"])["spec"]
+
+
+def test_flux_chart_layer_holds_repository_and_release() -> None:
+    tree = flux()
+    folder = "01-web-platform.ingress"
+    files = yamlio.load(tree[f"{folder}/kustomization.yaml"])["resources"]
+    assert files == [
+        "namespace-ingress.yaml",
+        "flux-system.helmrepository-charts-example-com-stable.yaml",
+        "ingress.helmrelease-web-platform-ingress.yaml",
+    ]
+    repository = yamlio.load(tree[f"{folder}/{files[1]}"])
+    assert repository["apiVersion"] == "source.toolkit.fluxcd.io/v1"
+    assert repository["spec"] == {"interval": "10m", "url": "https://charts.example.com/stable"}
+    release = yamlio.load(tree[f"{folder}/{files[2]}"])
+    assert release["apiVersion"] == "helm.toolkit.fluxcd.io/v2"
+    assert release["metadata"] == {"name": "web-platform-ingress", "namespace": "ingress"}
+    assert release["spec"]["chart"]["spec"] == {
+        "chart": "ingress-nginx",
+        "version": "4.15.1",
+        "sourceRef": {
+            "kind": "HelmRepository",
+            "name": "charts-example-com-stable",
+            "namespace": "flux-system",
+        },
+    }
+    assert release["spec"]["values"] == {
+        "controller": {"replicaCount": 2, "host": "shop.example.com"}
+    }
+    assert release["spec"]["valuesFrom"] == [
+        {
+            "kind": "Secret",
+            "name": "lamina-web-platform",
+            "valuesKey": "admin_password",
+            "targetPath": "controller.admin.password",
+        }
+    ]
+    assert release["spec"]["install"] == {"createNamespace": True}
+    assert not any(path.startswith(f"{folder}/") and "deployment" in path for path in tree)
+
+
+def test_flux_oci_repository() -> None:
+    tree = flux()
+    folder = "04-observability.grafana"
+    files = yamlio.load(tree[f"{folder}/kustomization.yaml"])["resources"]
+    repository = yamlio.load(
+        tree[f"{folder}/flux-system.helmrepository-oci-ghcr-io-acme-charts.yaml"]
+    )
+    assert repository["spec"] == {
+        "interval": "10m",
+        "url": "oci://ghcr.io/acme/charts",
+        "type": "oci",
+    }
+    release = yamlio.load(tree[f"{folder}/monitoring.helmrelease-observability-grafana.yaml"])
+    assert "values" not in release["spec"] and "valuesFrom" not in release["spec"]
+    assert len(files) == 3
+
+
+def test_flux_layers_without_chart_hold_their_objects() -> None:
+    flux_files = flux()
+    rendered_files = rendered()
+    for folder in ("02-web-platform.dashboards", "03-web-platform.os", "05-observability.alerts"):
+        mine = {p: t for p, t in flux_files.items() if p.startswith(folder + "/")}
+        assert mine == {p: t for p, t in rendered_files.items() if p.startswith(folder + "/")}
+
+
+@pytest.mark.parametrize(
+    ("root", "path"),
+    [
+        ("", "./01-a"),
+        ("/clusters/eu-1/", "./clusters/eu-1/01-a"),
+        ("./x", "./x/01-a"),
+        (".", "./01-a"),
+    ],
+)
+def test_flux_paths_under_the_root(root: str, path: str) -> None:
+    tree = flux_tree(
+        cluster="c",
+        revision=1,
+        addons=[],
+        layers=[LayerOutput("a", "default", [])],
+        dump=dump,
+        source="fleet",
+        root=root,
+    )
+    unit = yamlio.load(tree["flux/01-a.yaml"])
+    assert unit["spec"]["path"] == path
+    assert unit["spec"]["sourceRef"]["name"] == "fleet"
+    assert unit["metadata"]["name"] == "c-01-a"
+
+
+def test_kubectl_kustomize_builds_the_flux_tree_and_each_folder(tmp_path: Path) -> None:
+    write_tree(tmp_path, flux())
+    units = kustomize(tmp_path)
+    assert [u["kind"] for u in units] == ["Kustomization"] * 6
+    folders = sorted(p.name for p in tmp_path.iterdir() if p.is_dir() and p.name != "flux")
+    kinds = {folder: sorted(o["kind"] for o in kustomize(tmp_path / folder)) for folder in folders}
+    assert kinds["01-web-platform.ingress"] == ["HelmRelease", "HelmRepository", "Namespace"]
+    assert kinds["04-observability.grafana"] == ["HelmRelease", "HelmRepository", "Namespace"]
+    assert kinds["03-web-platform.os"] == []
+    assert len(kinds["02-web-platform.dashboards"]) == 5
