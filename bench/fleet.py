@@ -75,9 +75,11 @@ def report_delivery(tmp: Path) -> None:
         profile, _ = wired.profiles.import_document(who, documents.web_platform())
         git = BareRepo(tmp / "fleet.git")
         costs: list[float] = []
+        renders: list[float] = []
         started = time.perf_counter()
         for index in range(CLUSTERS):
             begun = time.perf_counter()
+            rendered_before = wired.stacks.timings["render"]
             cluster = wired.clusters.create(
                 who,
                 {
@@ -98,6 +100,7 @@ def report_delivery(tmp: Path) -> None:
             )
             wired.stacks.commit(who, cluster.id, result.draft.id)
             costs.append(time.perf_counter() - begun)
+            renders.append(wired.stacks.timings["render"] - rendered_before)
         total = time.perf_counter() - started
         split = wired.stacks.timings
         print(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from lamina.adapters import git as git_adapter
 from lamina.adapters.git import GitTarget, GitUnavailable, GitWriter, PushRejected
 from lamina.domain.errors import Conflict
 from tests.fixtures.gitrepos import BareRepo, bare_repo, git_environment  # noqa: F401
@@ -38,8 +39,8 @@ def target(bare_repo: BareRepo) -> GitTarget:  # noqa: F811
 
 
 def clone_of(writer_workdir: Path) -> Path:
-    """The single working clone in a writer's workdir."""
-    (repo,) = [path for path in writer_workdir.glob("*/repo") if path.is_dir()]
+    """The single (bare) clone in a writer's workdir."""
+    (repo,) = [path for path in writer_workdir.glob("*/repo.git") if path.is_dir()]
     return repo
 
 
@@ -48,6 +49,7 @@ def git_in(repo: Path, *args: str) -> str:
         ["git", *args],
         cwd=repo,
         env=git_environment(repo),
+        input="",
         capture_output=True,
         text=True,
         check=True,
@@ -204,9 +206,7 @@ def test_a_rejected_push_leaves_the_remote_alone_and_the_clone_recovers(
     assert "policy: clusters/eu-1 is frozen" in caught.value.detail
     assert "pre-receive hook declined" in caught.value.detail
     assert bare_repo.head() == before
-    clone = clone_of(tmp_path / "work")
-    assert git_in(clone, "status", "--porcelain", "--untracked-files=all") == ""
-    assert git_in(clone, "rev-parse", "HEAD").strip() == before
+    assert git_in(clone_of(tmp_path / "work"), "rev-parse", "refs/heads/main").strip() == before
 
     bare_repo.allow_pushes()
     after = writer.commit_tree(target, directory="clusters/us-1", files=STACK, message="two")
@@ -333,21 +333,26 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def test_a_dirty_clone_is_cleaned_before_the_next_commit(
+@pytest.mark.parametrize("forget_state", [False, True])
+def test_a_local_branch_left_elsewhere_never_leaks_into_a_commit(
     writer: GitWriter,
     target: GitTarget,
     bare_repo: BareRepo,  # noqa: F811
     tmp_path: Path,
+    forget_state: bool,
 ) -> None:
     first = writer.commit_tree(target, directory="clusters/eu-1", files=STACK, message="one")
     clone = clone_of(tmp_path / "work")
-    (clone / "junk.txt").write_text("left behind by a crash\n")
-    (clone / "clusters" / "eu-1" / "kustomization.yaml").write_text("staged junk\n")
-    git_in(clone, "add", "-A")
-    (clone.parent / "state").unlink()
+    junk_tree = git_in(clone, "mktree").strip()
+    junk = git_in(
+        clone, "-c", "user.name=x", "-c", "user.email=y", "commit-tree", junk_tree, "-m", "junk"
+    ).strip()
+    git_in(clone, "update-ref", "refs/heads/main", junk)
+    if forget_state:
+        (clone.parent / "state").unlink()
 
     second = writer.commit_tree(target, directory="clusters/us-1", files=STACK, message="two")
-    assert second is not None
+    assert second is not None and bare_repo.log() == ["two", "one"]
     assert changed_paths(bare_repo, first or "", second) == {f"clusters/us-1/{n}" for n in STACK}
 
 
@@ -403,7 +408,6 @@ def test_a_parent_that_is_a_symbolic_link_is_a_conflict(
     with pytest.raises(Conflict, match="symbolic link"):
         writer.commit_tree(target, directory="clusters/eu-1", files=STACK, message="m")
     assert bare_repo.head() == head
-    assert not Path("/tmp/eu-1/kustomization.yaml").exists()
 
 
 # -- concurrency -----------------------------------------------------------------------------
@@ -556,7 +560,7 @@ def test_a_directory_escaping_the_repository_is_refused(
         writer.commit_tree(target, directory=directory, files=STACK, message="m")
     with pytest.raises(ValueError):
         writer.read_tree(target, directory=directory)
-    assert not (tmp_path / "work").exists() or not list((tmp_path / "work").glob("*/repo"))
+    assert not (tmp_path / "work").exists() or not list((tmp_path / "work").glob("*/repo.git"))
 
 
 @pytest.mark.parametrize(
@@ -583,7 +587,6 @@ def test_file_paths_escaping_the_directory_are_refused_before_writing(
     with pytest.raises(ValueError):
         writer.commit_tree(target, directory="c", files={"fine": "y", **files}, message="m")
     assert bare_repo.log() == ["one"]
-    assert sorted(p.name for p in (clone_of(tmp_path / "work") / "c").iterdir()) == ["ok"]
 
 
 def test_targets_refuse_credentials_in_urls_and_bad_branches() -> None:
@@ -635,5 +638,67 @@ def test_the_workdir_holds_one_clone_per_repository_and_branch(
         writer.commit_tree(
             GitTarget(url, branch=branch), directory="d", files={"f": "x"}, message="m"
         )
-    assert len(list((tmp_path / "work").glob("*/repo"))) == 3
+    assert len(list((tmp_path / "work").glob("*/repo.git"))) == 3
     assert os.path.isdir(tmp_path / "work" / ".lamina-git" / "home")
+
+
+def test_odd_file_names_round_trip_and_compare_equal(
+    writer: GitWriter,
+    target: GitTarget,
+    bare_repo: BareRepo,  # noqa: F811
+) -> None:
+    files = {
+        "with space.yaml": "a\n",
+        'quote"d.yaml': "b\n",
+        "back-tick`$(x).yaml": "c\n",
+        "ünïcödé/日本.yaml": "d: ✓\n",
+        "a-b/c": "",
+        "a/b": "sorted after a-b\n",
+        "a.b": "and a.b\n",
+    }
+    sha = writer.commit_tree(target, directory="weird dir/x", files=files, message="odd")
+    assert sha is not None
+    assert bare_repo.files_at("main", "weird dir/x") == files
+    assert writer.read_tree(target, directory="weird dir/x") == files
+    assert writer.commit_tree(target, directory="weird dir/x", files=files, message="2") is None
+    assert bare_repo.log() == ["odd"]
+
+
+def test_messages_are_cleaned_like_git_commit_does(
+    writer: GitWriter,
+    target: GitTarget,
+    bare_repo: BareRepo,  # noqa: F811
+) -> None:
+    writer.commit_tree(
+        target, directory="c", files={"f": "x"}, message="\n\nSubject  \n\n\n\nBody\t\n# kept\n\n"
+    )
+    assert bare_repo.git("log", "-1", "--format=%B").decode() == "Subject\n\nBody\n# kept\n\n"
+    with pytest.raises(ValueError):
+        writer.commit_tree(target, directory="c", files={"f": "y"}, message=" \n\t\n")
+
+
+def test_periodic_garbage_collection_keeps_working(
+    writer: GitWriter,
+    target: GitTarget,
+    bare_repo: BareRepo,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(git_adapter, "GC_EVERY", 2)
+    for index in range(5):
+        writer.commit_tree(target, directory=f"c{index}", files={"f": "x"}, message=f"m{index}")
+    assert len(bare_repo.log()) == 5
+    assert writer.read_tree(target, directory="c4") == {"f": "x"}
+
+
+def test_a_token_is_never_stored_in_the_clone_or_the_history(
+    writer: GitWriter,
+    bare_repo: BareRepo,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    target = GitTarget(bare_repo.url, username="deployer", token=TOKEN)
+    writer.commit_tree(target, directory="c", files=STACK, message="with a token at hand")
+    assert writer.read_tree(target, directory="c") == STACK
+    blobs = bare_repo.all_blobs()
+    assert sorted(blobs) == sorted(text.encode() for text in STACK.values())
+    assert not any(TOKEN.encode() in blob for blob in blobs)
+    assert_nowhere_on_disk(tmp_path / "work", TOKEN)

@@ -272,3 +272,36 @@ def test_capture_a_cluster_as_a_profile(client: httpx.Client, bare_repo: BareRep
     empty = register(client, "empty", bare_repo)
     refused = client.post(PROFILES, json={"cluster": empty["id"], "name": "nothing"})
     assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == "empty_stack"
+
+
+def test_one_instantiation_per_profile_and_bad_git_targets(
+    client: httpx.Client, bare_repo: BareRepo
+) -> None:
+    profile_id = import_doc(client, web_platform()).json()["profile"]["id"]
+    cluster = register(client, "once", bare_repo)
+    deployed = instantiate(client, cluster, profile_id, deploy=True)
+    assert deployed.status_code == 201 and deployed.json()["revision"] == 1
+    twice = instantiate(client, cluster, profile_id)
+    assert twice.status_code == 409 and "already runs" in twice.json()["detail"]
+
+    for gitops, path in (
+        ({"url": "https://ci:s3cr3t@git.example.com/x.git"}, "gitops.url"),
+        ({"url": bare_repo.url, "branch": "a..b"}, "gitops.branch"),
+    ):
+        body = {"name": "bad-git", "gitops": gitops}
+        refused = client.post(CLUSTERS, json=body)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["path"] == path
+        assert "s3cr3t" not in refused.text
+
+    deprecated = client.post(
+        f"{PROFILES}/{profile_id}/versions/1/deprecation", json={"reason": "old", "note": "n"}
+    )
+    assert deprecated.status_code == 200
+    rows = client.get(f"{PROFILES}/{profile_id}").json()["versions"]
+    assert rows[0]["deprecation"] == {"reason": "old", "note": "n"}
+    assert client.get(f"{PROFILES}/{profile_id}").json()["update_status"] == {
+        "outdated_instantiation_count": 1,
+        "has_update_available": True,
+    }
+    missing = client.post(f"{PROFILES}/{profile_id}/rollout", json={"version": 9})
+    assert missing.status_code == 404

@@ -23,10 +23,12 @@ class GitDelivery:
         files: dict[str, str],
         message: str,
     ) -> str | None:
-        target = GitTarget(url=url, branch=branch, username=username, token=token)
         try:
+            target = GitTarget(url=url, branch=branch, username=username, token=token)
             return self._writer.commit_tree(
                 target, directory=directory, files=files, message=message
             )
         except (PushRejected, GitUnavailable) as error:
             raise DeliveryFailed(f"{error.title}: {error.detail}") from error
+        except ValueError as error:  # a target Git refuses before anything runs
+            raise DeliveryFailed(f"Bad Git target: {error}") from error

@@ -160,6 +160,6 @@ def _answer(
         manifests_count=result.manifests_count,
     )
     if deploy:
-        done = wired.stacks.commit(who, cluster_id, result.draft.id)
+        done = wired.stacks.commit_or_discard(who, cluster_id, result.draft.id)
         out.revision, out.commit_sha = done.revision, done.commit_sha
     return out

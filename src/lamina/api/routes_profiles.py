@@ -70,7 +70,12 @@ def get_profile(
     status = detail.update_status
     return schemas.ProfileDetailResponse(
         profile=schemas.ProfileSummary.of(detail.profile),
-        versions=[schemas.VersionRow.of(v) for v in detail.versions],
+        versions=[
+            schemas.VersionRow.of(v).model_copy(
+                update={"deprecation": detail.deprecations.get(v.version)}
+            )
+            for v in detail.versions
+        ],
         latest_version_detail=schemas.VersionDetail.of(detail.latest) if detail.latest else None,
         update_status=schemas.UpdateStatus(
             outdated_instantiation_count=status.outdated_instantiation_count,

@@ -57,6 +57,7 @@ class VersionRow(BaseModel):
     channel: str
     changelog: str
     created_at: datetime
+    deprecation: dict[str, str] | None = None
 
     @classmethod
     def of(cls, v: VersionSummary | ProfileVersion) -> VersionRow:

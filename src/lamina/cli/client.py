@@ -87,8 +87,13 @@ class ApiClient:
         response = self._send("POST", path, content=content, headers=headers, params=_clean(params))
         return response.json()
 
-    def delete(self, path: str) -> None:
-        self._send("DELETE", path)
+    def patch(self, path: str, body: dict[str, Any]) -> Any:
+        return self._send("PATCH", path, json=body).json()
+
+    def delete(self, path: str) -> Any:
+        """DELETE `path`; the answer's JSON, or None when it has no body (204)."""
+        response = self._send("DELETE", path)
+        return response.json() if response.content else None
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:

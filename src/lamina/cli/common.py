@@ -17,6 +17,7 @@ PROFILES = "/api/v1/org/stack-profiles"
 DRAFTS = f"{PROFILES}/drafts"
 REGISTRIES = "/api/v1/org/registries"
 PACKS = "/api/v1/org/packs"
+CLUSTERS = "/api/v1/org/clusters"
 DEFAULT_SERVER = SETTINGS["LAMINA_SERVER"][0]
 
 ServerOption = Annotated[

@@ -12,7 +12,18 @@ import typer
 from typer.core import TyperGroup
 
 import lamina
-from lamina.cli import apply, drafts, output, packs, profiles, registries, render, server
+from lamina.cli import (
+    apply,
+    clusters,
+    drafts,
+    output,
+    packs,
+    profiles,
+    registries,
+    render,
+    server,
+    stacks,
+)
 from lamina.cli.client import EXIT_API_ERROR, CliError
 from lamina.domain.errors import LaminaError
 
@@ -43,6 +54,8 @@ app.add_typer(profiles.app, name="profiles")
 app.add_typer(drafts.app, name="drafts")
 app.add_typer(registries.app, name="registries")
 app.add_typer(packs.app, name="packs")
+app.add_typer(clusters.app, name="clusters")
+app.add_typer(stacks.app, name="stack")
 app.add_typer(server.token_app, name="token")
 app.command("apply")(apply.apply)
 app.command("render")(render.render)

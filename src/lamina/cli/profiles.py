@@ -1,4 +1,5 @@
-"""`lamina profiles …`: list, show, diff, export, import and delete stack profiles."""
+"""`lamina profiles …`: list, show, diff, export, import and delete stack profiles; the fleet
+commands (instantiations, deprecate, undeprecate, rollout) live in fleet.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lamina.cli import output
+from lamina.cli import fleet, output
 from lamina.cli.common import (
     DEFAULT_SERVER,
     PROFILES,
@@ -24,7 +25,8 @@ from lamina.cli.common import (
 from lamina.cli.output import OutputFormat
 
 app = typer.Typer(
-    help="Browse, diff, export, import and delete the org's stack profiles.",
+    help="Browse, diff, export, import and delete the org's stack profiles; see where they "
+    "run, deprecate versions and roll them out.",
     no_args_is_help=True,
 )
 
@@ -226,3 +228,9 @@ def delete_profile(
     with connect(server, token) as api:
         api.delete(f"{PROFILES}/{profile_id}")
     output.message(f"deleted profile {profile_id}")
+
+
+app.command("instantiations")(fleet.list_instantiations)
+app.command("deprecate")(fleet.deprecate)
+app.command("undeprecate")(fleet.undeprecate)
+app.command("rollout")(fleet.rollout)

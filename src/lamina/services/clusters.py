@@ -117,10 +117,28 @@ def _check(fields: dict[str, Any]) -> list[Issue]:
     git = fields.get("gitops")
     if not isinstance(git, dict) or not str(git.get("url") or "").startswith(_GIT_SCHEMES):
         issues.append(Issue("gitops.url", "invalid_value", "A Git URL (https://, file://, ssh://)"))
-    elif ".." in str(git.get("path") or "").split("/"):
-        issues.append(Issue("gitops.path", "invalid_value", "The path may not climb out with .."))
+    else:
+        issues += _check_git(git)
     if isinstance(git, dict) and git.get("mode") not in (None, "rendered", "flux"):
         issues.append(Issue("gitops.mode", "invalid_value", "rendered or flux"))
+    return issues
+
+
+_USERINFO = re.compile(r"^[a-z+]+://[^/@]*:[^/@]*@")
+_BAD_BRANCH = re.compile(r"(\.\.|[\s~^:?*\[\\]|@\{|^[-/.]|/$|\.lock$|//|/\.)")
+
+
+def _check_git(git: dict[str, Any]) -> list[Issue]:
+    issues = []
+    if _USERINFO.match(str(git["url"])):
+        issues.append(
+            Issue("gitops.url", "invalid_value", "Put credentials in username/token, not the URL")
+        )
+    if ".." in str(git.get("path") or "").split("/"):
+        issues.append(Issue("gitops.path", "invalid_value", "The path may not climb out with .."))
+    branch = str(git.get("branch") or "main")
+    if _BAD_BRANCH.search(branch):
+        issues.append(Issue("gitops.branch", "invalid_value", f"'{branch}' is no Git branch name"))
     return issues
 
 

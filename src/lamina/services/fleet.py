@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from lamina.domain import selectors
-from lamina.domain.errors import LaminaError, NotFound
+from lamina.domain.errors import Conflict, LaminaError, NotFound
 from lamina.domain.models import Principal, Role
 from lamina.ports import Store
 from lamina.services.access import require
@@ -82,6 +82,7 @@ class FleetService:
         failure unless `continue_on_error`; a dry run commits nothing."""
         require(principal, Role.EDITOR)
         chosen = selectors.parse_selector(selector)
+        self._check_version(principal, profile_id, version)
         targets = self._targets(principal, profile_id, clusters, chosen)
         steps: list[RolloutStep] = []
         stopped = False
@@ -98,6 +99,16 @@ class FleetService:
                 if progress is not None:
                     progress(step)
         return steps
+
+    def _check_version(self, principal: Principal, profile_id: int, version: int) -> None:
+        with self._store.unit_of_work() as uow:
+            profile = uow.profiles.get(principal.org_id, profile_id)
+            found = uow.versions.get(profile_id, version) if profile else None
+            deprecation = uow.stacks.deprecations(profile_id).get(version) if found else None
+        if profile is None or found is None:
+            raise NotFound(f"Profile {profile_id} has no version {version}")
+        if deprecation is not None:
+            raise Conflict(f"Version {version} is deprecated: {deprecation['reason']}")
 
     def _targets(
         self,
@@ -123,22 +134,30 @@ class FleetService:
             result = self._stacks.upgrade(
                 principal, row.cluster_id, row.id, version=version, parameters=None
             )
-            if dry_run:
-                changes = self._stacks.diff(principal, row.cluster_id, result.draft.id)
-                self._stacks.discard(principal, row.cluster_id, result.draft.id)
-                status = "would_change" if changes.objects or changes.parameters else "skipped"
-                return RolloutStep(
-                    row.cluster, row.id, status, "" if changes.objects else "no change"
-                )
-            done = self._stacks.commit(principal, row.cluster_id, result.draft.id)
-            return RolloutStep(
-                row.cluster, row.id, "committed", revision=done.revision, commit_sha=done.commit_sha
-            )
         except LaminaError as error:
-            reason = error.detail
-            if error.issues:
-                reason += ": " + "; ".join(f"{i.path}: {i.message}" for i in error.issues[:5])
-            return RolloutStep(row.cluster, row.id, "failed", reason)
+            return RolloutStep(row.cluster, row.id, "failed", _reason(error))
+        if dry_run:
+            try:
+                changes = self._stacks.diff(principal, row.cluster_id, result.draft.id)
+            finally:
+                self._stacks.discard(principal, row.cluster_id, result.draft.id)
+            if changes.objects or changes.parameters:
+                return RolloutStep(row.cluster, row.id, "would_change")
+            return RolloutStep(row.cluster, row.id, "skipped", "no change")
+        try:
+            done = self._stacks.commit_or_discard(principal, row.cluster_id, result.draft.id)
+        except LaminaError as error:
+            return RolloutStep(row.cluster, row.id, "failed", _reason(error))
+        return RolloutStep(
+            row.cluster, row.id, "committed", revision=done.revision, commit_sha=done.commit_sha
+        )
+
+
+def _reason(error: LaminaError) -> str:
+    reason = error.detail
+    if error.issues:
+        reason += ": " + "; ".join(f"{i.path}: {i.message}" for i in error.issues[:5])
+    return reason
 
 
 def as_dict(step: RolloutStep) -> dict[str, Any]:

@@ -37,6 +37,7 @@ class ProfileDetail:
     versions: list[VersionSummary]
     latest: ProfileVersion | None
     update_status: UpdateStatus
+    deprecations: dict[int, dict[str, str]]
 
 
 class ProfileService:
@@ -64,11 +65,16 @@ class ProfileService:
             versions = uow.versions.summaries(profile.id)
             latest = uow.versions.get(profile.id, profile.latest_version)
             outdated = uow.stacks.outdated_count(profile.id)
+            deprecations = uow.stacks.deprecations(profile.id)
         status = UpdateStatus(
             outdated_instantiation_count=outdated, has_update_available=outdated > 0
         )
         return ProfileDetail(
-            profile=profile, versions=versions, latest=latest, update_status=status
+            profile=profile,
+            versions=versions,
+            latest=latest,
+            update_status=status,
+            deprecations=deprecations,
         )
 
     def version(self, principal: Principal, profile_id: int, number: int) -> ProfileVersion:

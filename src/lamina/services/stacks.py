@@ -104,6 +104,12 @@ class StackService:
             cluster = _cluster(uow, principal, cluster_id)
             profile, chosen = _version(uow, principal, profile_id, version)
             current = [_spec_of(i) for i in uow.stacks.instantiations(cluster.id)]
+        running = next((a for a in current if a["profile_id"] == profile.id), None)
+        if running is not None:
+            raise Conflict(
+                f"Cluster '{cluster.name}' already runs '{profile.name}' at version "
+                f"{running['version']} (instantiation {running['instantiation_id']}); upgrade it"
+            )
         bound, sealed = self._bind(chosen, parameters)
         addon = {
             "instantiation_id": None,
@@ -138,6 +144,12 @@ class StackService:
         dropped = sorted(set(old) - names)
         supplied = {k: v for k, v in old.items() if k in names} | (parameters or {})
         bound, sealed = self._bind(chosen, supplied)
+        unchanged = {
+            name: existing.secrets_sealed[name]
+            for name in sealed
+            if name in existing.secrets_sealed and old.get(name) == supplied.get(name)
+        }
+        sealed |= unchanged  # same secret, same sealed text: the review shows no change
         warnings = [
             Issue(
                 f"parameters.{name}",
@@ -336,6 +348,17 @@ class StackService:
 
     # -- review and commit ----------------------------------------------------------------
 
+    def commit_or_discard(
+        self, principal: Principal, cluster_id: int, draft_id: int, message: str | None = None
+    ) -> Committed:
+        """Commit a draft nobody reviews (deploy, rollout); a failed commit discards it."""
+        try:
+            return self.commit(principal, cluster_id, draft_id, message)
+        except Exception:
+            with self._store.unit_of_work(write=True) as uow:
+                uow.stacks.delete_draft(draft_id)
+            raise
+
     def get_draft(self, principal: Principal, cluster_id: int, draft_id: int) -> StackDraft:
         with self._store.unit_of_work() as uow:
             draft = uow.stacks.draft(principal.org_id, cluster_id, draft_id)
@@ -457,17 +480,17 @@ def _claim(
     issues = []
     for body in output.objects:
         key = identity(body, output.namespace)
-        if key in owners and owners[key] != profile:
+        if key in owners:
             issues.append(
                 Issue(
                     output.name,
                     "duplicate_object",
-                    f"{key[0]} {key[1]}/{key[2]} is rendered by instantiations of "
-                    f"'{owners[key]}' and '{profile}'",
+                    f"{key[0]} {key[1]}/{key[2]} is rendered by '{owners[key]}' and by "
+                    f"'{output.name}' (instantiations of two profiles, or of one twice)",
                 )
             )
             continue
-        owners[key] = profile
+        owners[key] = output.name
         objects["/".join(key)] = [output.name, codec.dump(body)]
     if output.chart is not None:
         objects[f"HelmRelease/{output.namespace}/{output.name.replace('/', '-')}"] = [
@@ -525,30 +548,47 @@ def _spec_of(instantiation: Instantiation) -> dict[str, Any]:
 def _parameter_changes(
     before: list[dict[str, Any]], after: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    old = {a["profile_id"]: a for a in before}
-    changes = []
+    """Binding changes per instantiation (new ones from nothing, removed ones to nothing);
+    secret values only ever show as <redacted>."""
+    old = {a["instantiation_id"]: a for a in before if a.get("instantiation_id")}
+    seen: set[int] = set()
+    changes: list[dict[str, Any]] = []
     for addon in after:
-        previous = old.get(addon["profile_id"], {})
-        for name in sorted(set(addon["bindings"]) | set(previous.get("bindings", {}))):
-            was, now = previous.get("bindings", {}).get(name), addon["bindings"].get(name)
-            if was != now:
-                changes.append(
-                    {"profile_id": addon["profile_id"], "name": name, "from": was, "to": now}
-                )
-        for name in sorted(set(addon["secrets_sealed"]) | set(previous.get("secrets_sealed", {}))):
-            was_s, now_s = (
-                previous.get("secrets_sealed", {}).get(name),
-                addon["secrets_sealed"].get(name),
+        previous = old.get(addon.get("instantiation_id") or 0, {})
+        seen.add(addon.get("instantiation_id") or 0)
+        changes += _binding_changes(addon["profile_id"], previous, addon)
+    for key, removed in old.items():
+        if key not in seen:
+            changes += _binding_changes(removed["profile_id"], removed, {})
+    return changes
+
+
+def _binding_changes(
+    profile_id: int, before: dict[str, Any], after: dict[str, Any]
+) -> list[dict[str, Any]]:
+    changes = []
+    plain_before, plain_after = before.get("bindings", {}), after.get("bindings", {})
+    for name in sorted(set(plain_before) | set(plain_after)):
+        if plain_before.get(name) != plain_after.get(name):
+            changes.append(
+                {
+                    "profile_id": profile_id,
+                    "name": name,
+                    "from": plain_before.get(name),
+                    "to": plain_after.get(name),
+                }
             )
-            if was_s != now_s:
-                changes.append(
-                    {
-                        "profile_id": addon["profile_id"],
-                        "name": name,
-                        "from": "<redacted>" if was_s else None,
-                        "to": "<redacted>" if now_s else None,
-                    }
-                )
+    sealed_before, sealed_after = before.get("secrets_sealed", {}), after.get("secrets_sealed", {})
+    for name in sorted(set(sealed_before) | set(sealed_after)):
+        if sealed_before.get(name) != sealed_after.get(name):
+            changes.append(
+                {
+                    "profile_id": profile_id,
+                    "name": name,
+                    "from": "<redacted>" if name in sealed_before else None,
+                    "to": "<redacted>" if name in sealed_after else None,
+                }
+            )
     return changes
 
 

@@ -1,0 +1,227 @@
+"""`lamina profiles instantiations|deprecate|undeprecate|rollout`: a profile across the fleet.
+
+The commands are registered on the `profiles` group (see profiles.py).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from lamina.cli import output
+from lamina.cli.client import EXIT_API_ERROR, ApiClient
+from lamina.cli.common import (
+    CLUSTERS,
+    DEFAULT_SERVER,
+    PROFILES,
+    OutputOption,
+    ServerOption,
+    TokenOption,
+    connect,
+    fetch_all,
+)
+from lamina.cli.output import OutputFormat
+
+ProfileId = Annotated[int, typer.Argument(help="Numeric ID of the profile (see `profiles list`).")]
+VersionNumber = Annotated[int, typer.Argument(min=1, help="Version number of the profile.")]
+
+STATUS_WORDS = {"would_change": "would change"}
+
+
+def list_instantiations(
+    profile_id: ProfileId,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    fmt: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """List the clusters running a profile: the version each runs and whether it is behind.
+
+    An instantiation is outdated when its version is older than the profile's current
+    version, or deprecated.
+    """
+    with connect(server, token) as api:
+        data = api.get(f"{PROFILES}/{profile_id}/instantiations")
+    output.emit(data, fmt, lambda rows: _render_instantiations(profile_id, rows))
+
+
+def _render_instantiations(profile_id: int, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        output.message(f"No cluster runs profile {profile_id}.")
+        return
+    columns = ("ID", "CLUSTER", "CLUSTER ID", "VERSION", "OUTDATED", "COMMITTED")
+    cells = [
+        (r["id"], r["cluster"], r["cluster_id"], r["version"], r["outdated"], r["committed_at"])
+        for r in rows
+    ]
+    outdated = sum(bool(r["outdated"]) for r in rows)
+    summary = f"{len(rows)} instantiation{'s' if len(rows) != 1 else ''}, {outdated} outdated"
+    output.show(output.table(columns, cells), summary)
+
+
+def deprecate(
+    profile_id: ProfileId,
+    version: VersionNumber,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", help="Why (shown to anyone who tries to instantiate the version)."
+        ),
+    ],
+    note: Annotated[
+        str | None, typer.Option("--note", help="A longer note, e.g. what to move to.")
+    ] = None,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    fmt: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """Deprecate a version: it can no longer be instantiated and its instantiations count as
+    outdated. The profile's current version moves to the newest stable version left."""
+    body: dict[str, Any] = {"reason": reason}
+    if note is not None:
+        body["note"] = note
+    with connect(server, token) as api:
+        data = api.post(f"{PROFILES}/{profile_id}/versions/{version}/deprecation", body)
+    output.emit(data, fmt, lambda profile: _render_deprecated(version, profile))
+
+
+def _render_deprecated(version: int, profile: dict[str, Any]) -> None:
+    current = profile["current_version"]
+    now = (
+        f"its current version is {current}"
+        if current is not None
+        else "no stable version is left to instantiate"
+    )
+    output.message(f"deprecated version {version} of {profile['name']}; {now}")
+
+
+def undeprecate(
+    profile_id: ProfileId,
+    version: VersionNumber,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+) -> None:
+    """Lift a version's deprecation: it can be instantiated again."""
+    with connect(server, token) as api:
+        api.delete(f"{PROFILES}/{profile_id}/versions/{version}/deprecation")
+    output.message(f"lifted the deprecation of version {version} of profile {profile_id}")
+
+
+def rollout(
+    profile_id: ProfileId,
+    version: Annotated[int, typer.Option("--version", min=1, help="Version to roll out.")],
+    clusters: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cluster", metavar="NAME", help="Only this cluster (repeatable; default: all)."
+        ),
+    ] = None,
+    selector: Annotated[
+        str | None,
+        typer.Option("--selector", "-l", help="Only clusters whose labels match, like 'env=prod'."),
+    ] = None,
+    all_instantiations: Annotated[
+        bool,
+        typer.Option(
+            "--all-instantiations",
+            help="Also redo instantiations already at --version or newer (default: only "
+            "older ones).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Report which clusters would change; commit nothing."),
+    ] = False,
+    continue_on_error: Annotated[
+        bool,
+        typer.Option(
+            "--continue-on-error", help="Go on after a failed cluster (default: stop there)."
+        ),
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=500, help="Clusters per batch.")
+    ] = 10,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    fmt: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """Upgrade a profile's instantiations across the fleet to one version, one commit each.
+
+    Prints one line per cluster (committed, failed, skipped, or would change with
+    --dry-run) and a summary. It stops at the first failure unless --continue-on-error;
+    the exit code is 1 when a cluster failed.
+    """
+    body: dict[str, Any] = {
+        "version": version,
+        "clusters": clusters or None,
+        "selector": selector or "",
+        "only_outdated": not all_instantiations,
+        "dry_run": dry_run,
+        "continue_on_error": continue_on_error,
+        "batch_size": batch_size,
+    }
+    with connect(server, token) as api:
+        name = str(api.get(f"{PROFILES}/{profile_id}")["profile"]["name"])
+        _announce(api, profile_id, name, body)
+        data = api.post(f"{PROFILES}/{profile_id}/rollout", body)
+    output.emit(data, fmt, lambda answer: _render_rollout(name, answer, dry_run=dry_run))
+    if data["failed"]:
+        if not continue_on_error and fmt is OutputFormat.TABLE:
+            output.step("stopped at the first failure; --continue-on-error goes on past it")
+        raise typer.Exit(EXIT_API_ERROR)
+
+
+def _announce(api: ApiClient, profile_id: int, name: str, body: dict[str, Any]) -> None:
+    """The progress line before the rollout (the API answers once, when it is done)."""
+    rows: list[dict[str, Any]] = api.get(f"{PROFILES}/{profile_id}/instantiations")
+    chosen = rows
+    if body["clusters"] is not None:
+        named = set(body["clusters"])
+        chosen = [r for r in chosen if r["cluster"] in named]
+        missing = sorted(named - {r["cluster"] for r in rows})
+        output.warn(
+            [
+                {"path": "--cluster", "code": "", "message": f"{c} does not run {name}"}
+                for c in missing
+            ]
+        )
+    if body["selector"]:
+        params = {"selector": body["selector"], "page_size": 200}
+        matching = {c["name"] for c in fetch_all(api, CLUSTERS, params)["result"]}
+        chosen = [r for r in chosen if r["cluster"] in matching]
+    version = body["version"]
+    pending = {r["cluster"] for r in chosen if not body["only_outdated"] or r["version"] < version}
+    current = len({r["cluster"] for r in chosen}) - len(pending)
+    verb = "checking (dry run)" if body["dry_run"] else "rolling out"
+    line = f"{verb} version {version} of {name} to {len(pending)} cluster"
+    line += "" if len(pending) == 1 else "s"
+    if current:
+        line += f" ({current} already at version {version} or newer)"
+    output.step(line + "…")
+
+
+def _render_rollout(name: str, data: dict[str, Any], *, dry_run: bool) -> None:
+    results = data["results"]
+    width = max((len(r["cluster"]) for r in results), default=0)
+    for result in results:
+        status = STATUS_WORDS.get(result["status"], result["status"])
+        output.message(f"{result['cluster']:<{width}}  {status:<12}  {_detail(result)}".rstrip())
+    statuses = [r["status"] for r in results]
+    first = "would_change" if dry_run else "committed"
+    counts = [
+        f"{statuses.count(status)} {STATUS_WORDS.get(status, status)}"
+        for status in (first, "failed", "skipped")
+    ]
+    where = f"version {data['version']} of {name}"
+    if dry_run:
+        output.message(f"dry run of {where}: {', '.join(counts)}; nothing was committed")
+    else:
+        output.message(f"rollout of {where}: {', '.join(counts)}")
+
+
+def _detail(result: dict[str, Any]) -> str:
+    if result["status"] == "committed":
+        return f"revision {result['revision']}, commit {result['commit_sha']}"
+    # One line per cluster: a multi-line reason (e.g. what a Git hook printed) is joined.
+    lines = str(result["reason"] or "").splitlines()
+    return " ".join(line.strip() for line in lines if line.strip())
