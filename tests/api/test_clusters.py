@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -305,3 +306,34 @@ def test_one_instantiation_per_profile_and_bad_git_targets(
     }
     missing = client.post(f"{PROFILES}/{profile_id}/rollout", json={"version": 9})
     assert missing.status_code == 404
+
+
+def test_two_concurrent_commits_on_one_cluster_one_wins(
+    client: httpx.Client, bare_repo: BareRepo
+) -> None:
+    first_id = import_doc(client, web_platform()).json()["profile"]["id"]
+    second_id = import_doc(client, web_platform(name="second-stack")).json()["profile"]["id"]
+    cluster = register(client, "race", bare_repo)
+    drafts = [instantiate(client, cluster, pid).json()["draft_id"] for pid in (first_id, second_id)]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda d: commit(client, cluster, d).status_code, drafts))
+    assert sorted(answers) == [200, 409]
+    assert client.get(f"{CLUSTERS}/{cluster['id']}").json()["revision"] == 1
+    assert len(bare_repo.log()) == 1
+
+
+def test_flux_mode_writes_helm_releases_and_chained_kustomizations(
+    client: httpx.Client, bare_repo: BareRepo, tmp_path: Path
+) -> None:
+    profile_id = import_doc(client, web_platform()).json()["profile"]["id"]
+    cluster = register(client, "flux-1", bare_repo, mode="flux")
+    draft = instantiate(client, cluster, profile_id).json()["draft_id"]
+    assert commit(client, cluster, draft).status_code == 200
+    files = bare_repo.files_at("main", "clusters/flux-1")
+    text = "\n".join(files.values())
+    assert "kind: HelmRelease" in text and "kind: HelmRepository" in text
+    assert "valuesFrom" in text and "lamina-web-platform-secrets" in text
+    assert "dependsOn" in text and SECRET not in text
+    built = kustomize(bare_repo, "clusters/flux-1", tmp_path / "flux")
+    assert built.count("kind: Kustomization") == 2
