@@ -18,7 +18,9 @@ from lamina.cli.common import (
     PageSizeOption,
     ServerOption,
     TokenOption,
+    YesOption,
     connect,
+    delete_after_asking,
     fetch_all,
 )
 from lamina.cli.output import OutputFormat
@@ -344,13 +346,16 @@ def _render_updated(data: dict[str, Any]) -> None:
 @app.command("delete")
 def delete_cluster(
     cluster_id: ClusterId,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOption = False,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
 ) -> None:
     """Forget a cluster (asks first unless --yes); its Git repository is left as it is."""
-    if not yes:
-        typer.confirm(f"Forget cluster {cluster_id} and its stack history?", abort=True, err=True)
-    with connect(server, token) as api:
-        api.delete(f"{CLUSTERS}/{cluster_id}")
-    output.message(f"deleted cluster {cluster_id} (its Git repository is left as it is)")
+    delete_after_asking(
+        server=server,
+        token=token,
+        path=f"{CLUSTERS}/{cluster_id}",
+        question=f"Forget cluster {cluster_id} and its stack history?",
+        yes=yes,
+        done=f"deleted cluster {cluster_id} (its Git repository is left as it is)",
+    )

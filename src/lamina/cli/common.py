@@ -119,3 +119,17 @@ def fetch_all(api: ApiClient, path: str, params: dict[str, Any]) -> dict[str, An
         page += 1
     size = max(1, len(items), int(data["total_count"]))
     return {"result": items, "total_count": data["total_count"], "page": 1, "page_size": size}
+
+
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+def delete_after_asking(
+    *, server: str, token: str | None, path: str, question: str, yes: bool, done: str
+) -> None:
+    """DELETE `path` once the user agrees (or passed --yes), then say `done`."""
+    if not yes:
+        typer.confirm(question, abort=True, err=True)
+    with connect(server, token) as api:
+        api.delete(path)
+    typer.echo(done)

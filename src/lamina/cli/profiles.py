@@ -17,7 +17,9 @@ from lamina.cli.common import (
     PageSizeOption,
     ServerOption,
     TokenOption,
+    YesOption,
     connect,
+    delete_after_asking,
     fetch_all,
     read_source,
     write_file,
@@ -218,16 +220,19 @@ def _render_draft_created(data: dict[str, Any]) -> None:
 @app.command("delete")
 def delete_profile(
     profile_id: ProfileId,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOption = False,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
 ) -> None:
     """Delete a profile and all its versions (asks first unless --yes)."""
-    if not yes:
-        typer.confirm(f"Delete profile {profile_id} and all its versions?", abort=True, err=True)
-    with connect(server, token) as api:
-        api.delete(f"{PROFILES}/{profile_id}")
-    output.message(f"deleted profile {profile_id}")
+    delete_after_asking(
+        server=server,
+        token=token,
+        path=f"{PROFILES}/{profile_id}",
+        question=f"Delete profile {profile_id} and all its versions?",
+        yes=yes,
+        done=f"deleted profile {profile_id}",
+    )
 
 
 app.command("instantiations")(fleet.list_instantiations)

@@ -17,7 +17,9 @@ from lamina.cli.common import (
     PageSizeOption,
     ServerOption,
     TokenOption,
+    YesOption,
     connect,
+    delete_after_asking,
 )
 from lamina.cli.output import OutputFormat
 from lamina.domain.models import RegistryKind
@@ -169,13 +171,16 @@ def _render_synced(data: dict[str, Any]) -> None:
 @app.command("delete")
 def delete_registry(
     registry_id: RegistryId,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOption = False,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
 ) -> None:
     """Delete a registry and its indexed packs (asks first unless --yes)."""
-    if not yes:
-        typer.confirm(f"Delete registry {registry_id} and its packs?", abort=True, err=True)
-    with connect(server, token) as api:
-        api.delete(f"{REGISTRIES}/{registry_id}")
-    output.message(f"deleted registry {registry_id}")
+    delete_after_asking(
+        server=server,
+        token=token,
+        path=f"{REGISTRIES}/{registry_id}",
+        question=f"Delete registry {registry_id} and its packs?",
+        yes=yes,
+        done=f"deleted registry {registry_id}",
+    )
