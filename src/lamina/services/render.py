@@ -76,11 +76,23 @@ class Inputs:
     lock: dict[str, Any] | None
     nested: dict[tuple[str, int], ProfileVersion]
     _plan: list[_LayerPlan] | None = field(default=None, repr=False)
+    _parameters: list[params.Parameter] | None = field(default=None, repr=False)
+    _kube: tuple[str | None] | None = field(default=None, repr=False)
     # Layers that reference no parameter or cluster fact render the same for every cluster
     # (of one Kubernetes version): kept here with their lock entry, skipping even the key.
     _static: dict[tuple[str, str | None], tuple[RenderedLayer, Any]] = field(
         default_factory=dict, repr=False
     )
+
+    def parameters(self) -> list[params.Parameter]:
+        if self._parameters is None:
+            self._parameters = params.parse_parameters(_parameters(self.spec))
+        return self._parameters
+
+    def kubernetes_version(self) -> str | None:
+        if self._kube is None:
+            self._kube = (kubernetes_version_of(self.spec),)
+        return self._kube[0]
 
     def plan(self) -> list[_LayerPlan]:
         if self._plan is None:
@@ -139,13 +151,12 @@ class RenderService:
         plan = inputs.plan()
         _check_overrides(overrides, plan)
         contexts = Contexts(inputs, supplied, cluster, placeholders, redact, secret_format)
-        kube = cluster.kubernetes_version or kubernetes_version_of(inputs.spec)
+        kube = cluster.kubernetes_version or inputs.kubernetes_version()
         done: dict[str, RenderedLayer] = {}
         lock: dict[str, Any] = {}
         for step in plan:
-            context = contexts.for_layer(step.layer)
             done[step.layer.name] = self._layer(
-                step, inputs, context, overrides.get(step.layer.name, {}), kube, done, lock
+                step, inputs, contexts, overrides.get(step.layer.name, {}), kube, done, lock
             )
         layers = [done[step.layer.name] for step in plan]
         return StackRender(layers=layers, warnings=[], kube_version=kube, lock={"charts": lock})
@@ -154,24 +165,25 @@ class RenderService:
         self,
         step: _LayerPlan,
         inputs: Inputs,
-        context: values.Context,
+        contexts: Contexts,
         cluster_values: dict[str, Any],
         kube: str | None,
         done: dict[str, RenderedLayer],
         lock: dict[str, Any],
     ) -> RenderedLayer:
         layer = step.layer
+        if step.static and not cluster_values and (layer.name, kube) in inputs._static:
+            self.cache_hits += 1  # the same for every cluster: not even a key to compute
+            rendered, entry = inputs._static[(layer.name, kube)]
+            if entry is not None:
+                lock[layer.name] = entry
+            return rendered
+        context = contexts.for_layer(layer)
         if layer.kind == "kustomize":
             return self._kustomize(layer, context, done)
         if cluster_values:  # overrides may reference parameters too: key on what they become
             cluster_values = values.substitute(cluster_values, context, f"values.{layer.name}")
         static = step.static and not cluster_values
-        if static and (layer.name, kube) in inputs._static:
-            self.cache_hits += 1
-            rendered, entry = inputs._static[(layer.name, kube)]
-            if entry is not None:
-                lock[layer.name] = entry
-            return rendered
         rendered = self._keyed(step, inputs, context, cluster_values, kube, lock)
         if static:
             inputs._static[(layer.name, kube)] = (rendered, lock.get(layer.name))
@@ -389,9 +401,10 @@ class Contexts:
         self._placeholders = placeholders
         self._redact = redact
         self._secret_format = secret_format
-        top = params.parse_parameters(_parameters(inputs.spec))
+        top = inputs.parameters()
         self._top = self._bind(top, supplied, "parameters")
         self._by_profile: dict[tuple[str, int], values.Context] = {}
+        self._top_context: values.Context | None = None
 
     def _bind(
         self, declared: list[params.Parameter], supplied: Mapping[str, Any], path: str
@@ -417,7 +430,9 @@ class Contexts:
 
     def for_layer(self, layer: FlatLayer) -> values.Context:
         if layer.profile is None:
-            return self._context(self._top)
+            if self._top_context is None:
+                self._top_context = self._context(self._top)
+            return self._top_context
         if layer.profile not in self._by_profile:
             spec = self._inputs.nested[layer.profile].spec
             declared = params.parse_parameters(_parameters(spec))
