@@ -117,6 +117,12 @@ def report_delivery(tmp: Path) -> None:
             f"  per cluster: first 10 {first * 1000:.1f} ms, last 10 {last * 1000:.1f} ms "
             f"(render cache hits {wired.render.cache_hits})"
         )
+        first_r, last_r = statistics.mean(renders[:10]), statistics.mean(renders[-10:])
+        print(
+            f"  render per cluster: first {renders[0] * 1000:.2f} ms (cold), "
+            f"first 10 {first_r * 1000:.2f} ms, "
+            f"last 10 {last_r * 1000:.2f} ms (Git grows with the clusters sharing one repository)"
+        )
         wired.store.dispose()
 
 
