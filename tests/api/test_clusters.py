@@ -337,3 +337,44 @@ def test_flux_mode_writes_helm_releases_and_chained_kustomizations(
     assert "dependsOn" in text and SECRET not in text
     built = kustomize(bare_repo, "clusters/flux-1", tmp_path / "flux")
     assert built.count("kind: Kustomization") == 2
+
+
+def test_upgrade_names_new_required_parameters_and_drops_removed_ones(
+    client: httpx.Client, bare_repo: BareRepo
+) -> None:
+    profile_id = import_doc(client, web_platform()).json()["profile"]["id"]
+    cluster = register(client, "upgrader", bare_repo)
+    assert instantiate(client, cluster, profile_id, deploy=True).status_code == 201
+    [row] = client.get(f"{PROFILES}/{profile_id}/instantiations").json()
+
+    draft = client.post(DRAFTS, json={"profile_id": profile_id}).json()
+    doc = web_platform()
+    parameters = doc["spec"]["parameters"]
+    doc["spec"]["parameters"] = [p for p in parameters if p["name"] != "tier"] + [
+        {"name": "owner", "type": "string", "required": True},
+        {"name": "region", "type": "string", "required": True},
+    ]
+    doc["spec"]["layers"][0]["values"]["config"]["greeting"] = "${{ params.owner }}"
+    doc["spec"]["layers"][1]["manifests"][0]["data"]["region"] = "${{ params.region }}"
+    assert update_draft(client, draft, doc).status_code == 200
+    assert client.post(f"{DRAFTS}/{draft['id']}/publish").status_code == 201
+
+    url = f"{CLUSTERS}/{cluster['id']}/instantiations/{row['id']}/upgrade"
+    missing = client.post(url, json={})
+    assert missing.status_code == 422
+    assert {e["path"] for e in missing.json()["errors"]} == {
+        "parameters.owner",
+        "parameters.region",
+    }
+    given = client.post(
+        url,
+        json={"parameters": [{"name": "owner", "value": "sre"}, {"name": "region", "value": "eu"}]},
+    )
+    assert given.status_code == 201, given.text
+    assert [w["code"] for w in given.json()["warnings"]] == ["parameter_dropped"]
+    review = client.get(
+        f"{CLUSTERS}/{cluster['id']}/stack-drafts/{given.json()['draft_id']}/diff"
+    ).json()
+    changed = {(p["name"], p["from"], p["to"]) for p in review["parameters"]}
+    assert ("owner", None, "sre") in changed and ("tier", "dev", None) in changed
+    assert all(p["name"] != "admin_password" for p in review["parameters"])  # same secret
