@@ -229,6 +229,9 @@ def test_clusters_crud_selectors_and_isolation(
     cluster_id = listed["result"][0]["id"]
     patched = client.patch(f"{CLUSTERS}/{cluster_id}", json={"labels": {"env": "staging"}})
     assert patched.status_code == 200 and patched.json()["labels"] == {"env": "staging"}
+    assert patched.json()["gitops"]["has_token"] is True
+    cleared = client.patch(f"{CLUSTERS}/{cluster_id}", json={"gitops": {"token": ""}})
+    assert cleared.json()["gitops"]["has_token"] is False
     invalid = client.post(CLUSTERS, json={"name": "Bad Name", "gitops": {"url": "nope"}})
     assert invalid.status_code == 422
     assert {e["path"] for e in invalid.json()["errors"]} == {"name", "gitops.url"}

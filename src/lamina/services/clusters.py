@@ -85,12 +85,14 @@ class ClusterService:
         git = fields["gitops"]
         token = git.get("token")
         sealed = self._cipher.seal(token) if token else git.get("token_sealed")
+        if token == "":  # an empty token clears the stored one
+            sealed = None
         gitops = GitOps(
             url=git["url"],
             branch=git.get("branch") or "main",
             path=(git.get("path") or "clusters").strip("/"),
             mode=GitMode(git.get("mode") or "rendered"),
-            username=git.get("username"),
+            username=git.get("username") or None,
             token_sealed=sealed,
         )
         base = previous or Cluster(0, org_id, "", {}, "", gitops, 0, None, now, now)
