@@ -139,10 +139,6 @@ class ChartEngine(Protocol):
 
     def values_schema(self, chart: LoadedChart) -> dict[str, Any] | None: ...
 
-    def validate_values(self, chart: LoadedChart, values: dict[str, Any]) -> list[str]:
-        """Messages for each way `values` break the chart's values schema (empty: valid)."""
-        ...
-
     def render(
         self,
         chart: LoadedChart,

@@ -142,15 +142,23 @@ def test_values_schema_and_validation(charts: dict[str, HelmChart]) -> None:
     schema = engine.values_schema(webapp)
     assert schema is not None and schema["properties"]["replicaCount"]["minimum"] == 1
     assert engine.values_schema(charts["umbrella-1.0.0"]) is None
-    assert engine.validate_values(webapp, {}) == []
-    assert engine.validate_values(webapp, {"replicaCount": 4}) == []
-    problems = engine.validate_values(webapp, {"replicaCount": 0, "image": {"repository": ""}})
+    assert render(webapp, {})
+    assert render(webapp, {"replicaCount": 4})
+    problems = schema_problems(webapp, {"replicaCount": 0, "image": {"repository": ""}})
     assert len(problems) == 2
     assert any("/replicaCount" in problem and "minimum" in problem for problem in problems)
     assert any("/image/repository" in problem for problem in problems)
-    [wrong_type] = engine.validate_values(webapp, {"replicaCount": "three"})
+    [wrong_type] = schema_problems(webapp, {"replicaCount": "three"})
     assert "/replicaCount" in wrong_type and "integer" in wrong_type
-    assert engine.validate_values(charts["umbrella-1.0.0"], {"anything": [1]}) == []
+    assert render(charts["umbrella-1.0.0"], {"anything": [1]})
+
+
+def schema_problems(chart: HelmChart, values: dict[str, Any]) -> list[str]:
+    """The schema violations a render reports for `values`."""
+    with pytest.raises(RenderFailed) as caught:
+        render(chart, values)
+    assert {issue.code for issue in caught.value.issues} == {"invalid_values"}
+    return [issue.message for issue in caught.value.issues]
 
 
 def test_render_refuses_values_breaking_the_schema(charts: dict[str, HelmChart]) -> None:

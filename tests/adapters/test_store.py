@@ -49,6 +49,11 @@ def publish(services: Services, org: str, name: str, versions: int = 1) -> int:
 def test_migrations_are_idempotent(services: Services) -> None:
     services.store.migrate()
     services.store.migrate()
+    with services.store.engine.connect() as conn:
+        heads = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    assert heads == ["0003"]
+    with services.store.unit_of_work() as uow:
+        assert uow.clusters.all(org_id=1) == []
 
 
 def test_the_database_refuses_to_change_a_version(services: Services) -> None:

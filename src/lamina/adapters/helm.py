@@ -128,19 +128,8 @@ class HelmEngine:
         return _helm_chart(chart).merge_values({})
 
     def values_schema(self, chart: LoadedChart) -> dict[str, Any] | None:
-        """The chart's own values.schema.json (subchart schemas apply too, see validate)."""
+        """The chart's own values.schema.json (render checks subchart schemas too)."""
         return _helm_chart(chart).schema
-
-    def validate_values(self, chart: LoadedChart, values: dict[str, Any]) -> list[str]:
-        """Schema violations of `values` coalesced over the defaults, as Helm checks them on
-        install: the chart's and every subchart's schema. Empty when valid or schema-less."""
-        try:
-            _helm_chart(chart).validate_schema(values)
-        except helm_python.HelmValuesError as error:
-            return _schema_messages(error.detail, root=_chart_name(chart))
-        except helm_python.HelmError as error:
-            return [error.detail]
-        return []
 
     def render(
         self,

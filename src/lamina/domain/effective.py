@@ -12,8 +12,6 @@ from typing import Any
 
 from lamina.domain import paths, values
 
-LEVELS = ("chart", "profile", "cluster")
-
 
 @dataclass(frozen=True)
 class Origin:

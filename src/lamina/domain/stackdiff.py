@@ -1,15 +1,14 @@
 """What a new render of a cluster's stack changes, object by object, for review.
 
 Objects are keyed by (kind, namespace, name), namespace "" for cluster-scoped ones, and
-compared by their YAML text. Secret values must be taken out of that text before diffing
-(`redact_text`), so no diff ever shows one.
+compared by their YAML text. Secret values never reach that text: stacks render secret
+parameters as placeholders, so no diff can show one.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 Key = tuple[str, str, str]  # (kind, namespace, name)
@@ -18,7 +17,6 @@ Entry = tuple[str, str]  # (layer name, YAML text of the object)
 ADDED = "added"
 CHANGED = "changed"
 REMOVED = "removed"
-REDACTED = "<redacted>"
 CONTEXT_LINES = 3
 
 
@@ -75,20 +73,6 @@ def unified_diff(key: Key, old: str, new: str) -> str:
     )
     text = "\n".join(lines)
     return text + "\n" if text else ""
-
-
-def redact_text(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every occurrence of each non-empty secret value replaced by "<redacted>".
-
-    The text is scanned once, preferring the longest secret at each position, so a secret
-    that contains another is redacted whole and "<redacted>" itself is never rescanned.
-    Only literal occurrences are found (not, say, base64-encoded ones).
-    """
-    values = sorted({s for s in secrets if s}, key=lambda s: (-len(s), s))
-    if not values:
-        return text
-    pattern = re.compile("|".join(re.escape(value) for value in values))
-    return pattern.sub(REDACTED, text)
 
 
 def _present(key: Key, old: Entry | None, new: Entry) -> ObjectChange | None:

@@ -220,7 +220,10 @@ class RenderService:
         return rendered
 
     def _layer_of(
-        self, layer: FlatLayer, files: dict[str, str], objects: list[RenderedObject] | None = None
+        self,
+        layer: FlatLayer | RenderedLayer,
+        files: dict[str, str],
+        objects: list[RenderedObject] | None = None,
     ) -> RenderedLayer:
         return RenderedLayer(
             layer.name,
@@ -297,7 +300,7 @@ class RenderService:
             name = _prefixed(layer.name, base)  # a layer of the same (nested) profile
             taken = done.get(name)
             if taken is not None:
-                done[name] = self._layer_of(taken_layer(taken), {}, objects=[])
+                done[name] = self._layer_of(taken, {}, objects=[])  # taken over: empty
                 for i, item in enumerate(taken.objects):
                     file = f"bases/{base.replace('/', '-')}-{i:03d}.yaml"
                     files[file] = self._codec.dump(item.body)
@@ -342,11 +345,6 @@ class RenderService:
     def clear_cache(self) -> None:
         with self._cache_lock:
             self._cache.clear()
-
-
-def taken_layer(rendered: RenderedLayer) -> FlatLayer:
-    """A stand-in FlatLayer for a base layer whose objects a kustomization took over."""
-    return FlatLayer(rendered.name, "", rendered.namespace, "manifests", [], {}, (), "")
 
 
 def _plan_layer(layer: FlatLayer) -> _LayerPlan:

@@ -462,12 +462,12 @@ def gitops_values(
 
 
 def _secret_ref(text: str) -> str | None:
+    """The parameter a string names when it is exactly one `${{ params.X }}` reference."""
     stripped = text.strip()
-    if stripped.startswith("${{") and stripped.endswith("}}") and stripped.count("${{") == 1:
-        inner = stripped[3:-2].strip()
-        if inner.startswith("params."):
-            return inner.removeprefix("params.")
-    return None
+    if not (stripped.startswith("${{") and stripped.endswith("}}")) or stripped.count("${{") != 1:
+        return None
+    ref = values.parse_reference(stripped[3:-2])
+    return ref.name if ref.valid and ref.scope == "params" else None
 
 
 def _claim(
