@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-serve: $(STAMP)  ## run Lamina on 127.0.0.1:8080 with the embedded SQLite store and the demo catalog
-	$(BIN)/lamina serve
+serve: $(STAMP)  ## run Lamina on 127.0.0.1:8080 (SQLite, demo catalog, local Git and registry targets allowed)
+	LAMINA_ALLOW_LOCAL_TARGETS=1 $(BIN)/lamina serve
 
 test: $(STAMP)  ## the whole test suite (SQLite, plus PostgreSQL when LAMINA_TEST_DATABASE_URL is set)
 	scripts/ensure-test-tools

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 import time
 import uuid
@@ -25,6 +26,9 @@ from tests import documents
 pytest_plugins = ["tests.fixtures.pytest_plugin"]
 
 PG_URL = os.environ.get("LAMINA_TEST_DATABASE_URL")
+# Git remotes and chart repositories of the tests live on this machine (bare repositories in
+# the temp folder, HTTP servers on loopback): services built from the environment allow them.
+os.environ.setdefault("LAMINA_ALLOW_LOCAL_TARGETS", "1")
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -72,7 +76,8 @@ def services(database: Database, tmp_path: Path) -> Iterator[Services]:
         schema=database.schema,
         demo=False,
         data_dir=tmp_path / "data",
-        local_roots=(Path(__file__).parent / "charts",),
+        local_roots=(Path(__file__).parent / "charts", Path(tempfile.gettempdir())),
+        allow_local_targets=True,
     )
     wired = build_services(settings)
     yield wired

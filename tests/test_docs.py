@@ -47,6 +47,7 @@ NOT_CODES = {
     "latest_version",
     "has_update_available",
     "outdated_instantiation_count",
+    "expires_in_days",
 }
 
 

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lamina.adapters import yamlio
+from lamina.adapters import network, yamlio
 from lamina.adapters.blobs import DiskBlobStore
 from lamina.adapters.clock import SystemClock
 from lamina.adapters.gitdelivery import GitDelivery
 from lamina.adapters.helm import HelmEngine
 from lamina.adapters.kubeschema import KubeSchemaValidator
 from lamina.adapters.kustomize import KustomizeBuilder
+from lamina.adapters.regex import Re2Engine
 from lamina.adapters.registries import source_for
+from lamina.adapters.registries.http import HttpChartSource
+from lamina.adapters.registries.oci import OciChartSource
 from lamina.adapters.secretbox import SecretBox
 from lamina.adapters.store import SqlStore, create_store
+from lamina.domain import patterns
 from lamina.domain.models import RegistryKind
+from lamina.services import targets
 from lamina.services.capture import CaptureService
 from lamina.services.charts import ChartLibrary
 from lamina.services.checks import DocumentChecker
@@ -56,7 +62,13 @@ SETTINGS: dict[str, tuple[str, str]] = {
     ),
     "LAMINA_LOCAL_ROOTS": (
         "",
-        "Directories (separated by ':') under which `local` registries may point",
+        "Directories (separated by ':') under which `local` registries and file:// Git "
+        "targets may point; `path` is shared by every org, `org=path` belongs to one org",
+    ),
+    "LAMINA_ALLOW_LOCAL_TARGETS": (
+        "0",
+        "Allow file:// Git targets and loopback (http or https) Git remotes and registries "
+        "(1 for a local trial; `make serve` sets it)",
     ),
     "LAMINA_SERVER": ("http://127.0.0.1:8080", "API address the CLI client commands talk to"),
     "LAMINA_TOKEN": ("", "API token the CLI client commands send"),
@@ -77,19 +89,41 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(setting("LAMINA_DATA_DIR")))
     secret_key: str = field(default_factory=lambda: setting("LAMINA_SECRET_KEY"))
     local_roots: tuple[Path, ...] = field(
-        default_factory=lambda: (DEMO_CHARTS, *_paths(setting("LAMINA_LOCAL_ROOTS")))
+        default_factory=lambda: (
+            DEMO_CHARTS,
+            *targets.parse_roots(setting("LAMINA_LOCAL_ROOTS"))[0],
+        )
+    )
+    """Local roots shared by every org."""
+    org_local_roots: Mapping[str, tuple[Path, ...]] = field(
+        default_factory=lambda: targets.parse_roots(setting("LAMINA_LOCAL_ROOTS"))[1]
+    )
+    """Local roots of one org each, by org slug."""
+    allow_local_targets: bool = field(
+        default_factory=lambda: _flag(setting("LAMINA_ALLOW_LOCAL_TARGETS"))
     )
     schema: str | None = None
 
 
-def _paths(text: str) -> tuple[Path, ...]:
-    return tuple(Path(part) for part in text.split(":") if part)
+def _flag(text: str) -> bool:
+    return text.strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def target_policy(settings: Settings) -> targets.TargetPolicy:
+    return targets.TargetPolicy(
+        resolve=network.resolve,
+        allow_local=settings.allow_local_targets,
+        shared_roots=settings.local_roots,
+        org_roots=settings.org_local_roots,
+        data_dir=settings.data_dir,
+    )
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
     store: SqlStore
+    policy: targets.TargetPolicy
     profiles: ProfileService
     drafts: DraftService
     registries: RegistryService
@@ -112,9 +146,15 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
     cipher = SecretBox.from_settings(
         key=settings.secret_key, key_file=settings.data_dir / "secret.key"
     )
+    patterns.use(Re2Engine())
     codec = yamlio.YamlCodec()
+    policy = target_policy(settings)
     charts = ChartLibrary(
-        sources={kind: source_for(kind) for kind in RegistryKind},
+        sources={
+            RegistryKind.HELM: HttpChartSource(guard=policy.check_network_url),
+            RegistryKind.OCI: OciChartSource(guard=policy.check_network_url),
+            RegistryKind.LOCAL: source_for(RegistryKind.LOCAL),
+        },
         engine=HelmEngine(),
         blobs=DiskBlobStore(settings.data_dir / "charts"),
         cipher=cipher,
@@ -125,7 +165,7 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         kustomizer=KustomizeBuilder(),
         codec=codec,
     )
-    clusters = ClusterService(store=store, clock=clock, cipher=cipher)
+    clusters = ClusterService(store=store, clock=clock, cipher=cipher, policy=policy)
     stacks = StackService(
         store=store,
         clock=clock,
@@ -134,6 +174,7 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         codec=codec,
         git=GitDelivery(settings.data_dir / "git"),
         clusters=clusters,
+        check_target=policy.check_git_url,
     )
     checker = DocumentChecker(
         store=store, charts=charts, render=render, objects=KubeSchemaValidator()
@@ -141,10 +182,11 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
     return Services(
         settings=settings,
         store=store,
+        policy=policy,
         profiles=ProfileService(store=store, clock=clock, checker=checker),
         drafts=DraftService(store=store, clock=clock, checker=checker),
         registries=RegistryService(
-            store=store, clock=clock, cipher=cipher, charts=charts, local_roots=settings.local_roots
+            store=store, clock=clock, cipher=cipher, charts=charts, policy=policy
         ),
         render=render,
         previews=Previews(store=store, render=render, charts=charts),

@@ -7,7 +7,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from lamina.domain.models import (
+    ApiToken,
+    AuditEvent,
     Cluster,
+    CommitIntent,
     Draft,
     Instantiation,
     Org,
@@ -37,8 +40,37 @@ class OrgRepository(Protocol):
 
 
 class TokenRepository(Protocol):
-    def create(self, *, org_id: int, role: Role, token_hash: str, label: str) -> None: ...
-    def find(self, token_hash: str) -> Principal | None: ...
+    def create(
+        self,
+        *,
+        org_id: int,
+        role: Role,
+        token_hash: str,
+        label: str,
+        expires_at: datetime | None = None,
+    ) -> ApiToken: ...
+    def find(self, token_hash: str) -> tuple[Principal, ApiToken] | None:
+        """The token of that hash, revoked and expired ones included, with its principal."""
+        ...
+
+    def page(self, org_id: int, *, page: int, page_size: int) -> Page[ApiToken]: ...
+    def revoke(self, org_id: int, token_id: int, *, at: datetime) -> bool:
+        """Revoke the org's token (an already revoked one keeps its time); whether it exists."""
+        ...
+
+    def touch(self, token_id: int, *, at: datetime, stale_before: datetime) -> None:
+        """Record a use at `at` when the stored one is older than `stale_before`. Gives up
+        silently, without waiting, when the row or the database is locked by a writer."""
+        ...
+
+
+class AuditRepository(Protocol):
+    def add(self, event: AuditEvent) -> None: ...
+    def page(
+        self, org_id: int, *, page: int, page_size: int, action: str | None
+    ) -> Page[AuditEvent]:
+        """The org's events newest first; `action` keeps those whose action contains it."""
+        ...
 
 
 class ProfileRepository(Protocol):
@@ -67,6 +99,9 @@ class VersionRepository(Protocol):
         ...
 
     def add(self, version: ProfileVersion) -> None: ...
+    def published_draft(self, org_id: int, draft_id: int) -> tuple[str, int] | None:
+        """(profile name, version number) that draft `draft_id` was published as."""
+        ...
 
 
 class DraftRepository(Protocol):
@@ -77,7 +112,10 @@ class DraftRepository(Protocol):
         """Store `draft` as version+1 if the stored one is `expected_version`, else StaleWrite."""
         ...
 
-    def delete(self, org_id: int, draft_id: int) -> bool: ...
+    def delete(self, org_id: int, draft_id: int, *, expected_version: int | None = None) -> bool:
+        """Delete the draft (only while its edit counter is `expected_version`, when given);
+        whether a row went."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -85,6 +123,8 @@ class UnitOfWork(Protocol):
     def orgs(self) -> OrgRepository: ...
     @property
     def tokens(self) -> TokenRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
     @property
     def profiles(self) -> ProfileRepository: ...
     @property
@@ -102,6 +142,11 @@ class UnitOfWork(Protocol):
 class Store(Protocol):
     def unit_of_work(self, *, write: bool = False) -> AbstractContextManager[UnitOfWork]:
         """A transaction: committed when the block ends normally, rolled back on error."""
+        ...
+
+    def cluster_lock(self, cluster_id: int, *, what: str) -> AbstractContextManager[None]:
+        """Exclusive, across processes, held outside any transaction; dies with its holder.
+        Conflict naming `what` when another holder keeps it too long."""
         ...
 
     def migrate(self) -> None: ...
@@ -215,6 +260,7 @@ class ManifestCodec(Protocol):
 class ClusterRepository(Protocol):
     def all(self, org_id: int) -> list[Cluster]: ...
     def get(self, org_id: int, cluster_id: int, *, for_update: bool = False) -> Cluster | None: ...
+    def org_of(self, cluster_id: int) -> int | None: ...
     def get_by_name(self, org_id: int, name: str) -> Cluster | None: ...
     def create(self, cluster: Cluster) -> Cluster: ...
     def update(self, cluster: Cluster) -> Cluster: ...
@@ -245,9 +291,20 @@ class StackRepository(Protocol):
 
     def add_revision(self, revision: StackRevision) -> None: ...
     def last_revision(self, cluster_id: int) -> StackRevision | None: ...
+    def committed_draft(self, cluster_id: int, draft_id: int) -> tuple[int, str] | None:
+        """(revision, commit SHA) that stack draft `draft_id` became, if it was committed."""
+        ...
+
     def create_draft(self, draft: StackDraft) -> StackDraft: ...
     def draft(self, org_id: int, cluster_id: int, draft_id: int) -> StackDraft | None: ...
     def delete_draft(self, draft_id: int) -> bool: ...
+    def intent(self, cluster_id: int) -> CommitIntent | None:
+        """The cluster's commit that was about to be pushed and is not recorded yet."""
+        ...
+
+    def pending_intents(self) -> list[CommitIntent]: ...
+    def add_intent(self, intent: CommitIntent) -> None: ...
+    def drop_intent(self, cluster_id: int, marker: str) -> bool: ...
     def deprecations(self, profile_id: int) -> dict[int, dict[str, str]]: ...
     def deprecate(
         self, profile_id: int, version: int, *, reason: str, note: str, now: datetime
@@ -268,5 +325,21 @@ class GitRepository(Protocol):
         message: str,
     ) -> str | None:
         """Make `directory` hold exactly `files` in one pushed commit; the SHA, or None when
-        nothing changed. Raises when the push is refused (then nothing was pushed)."""
+        nothing changed. Raises DeliveryFailed when the push failed (it may still have landed
+        when the connection broke after the remote took it: look for it with find_commit)."""
+        ...
+
+    def find_commit(
+        self,
+        *,
+        url: str,
+        branch: str,
+        username: str | None,
+        token: str | None,
+        marker: str,
+        since: str | None,
+    ) -> str | None:
+        """The SHA of the commit on the branch whose message holds the line `marker`, looked
+        for after commit `since` (the whole branch when None); None when there is none.
+        DeliveryFailed when the repository cannot be read."""
         ...

@@ -182,7 +182,8 @@ def test_http_silent_repository_times_out(silent_server: str) -> None:
     started = time.monotonic()
     with pytest.raises(RegistryUnavailable) as caught:
         source.index(http(silent_server))
-    assert "did not answer within 0.5 s" in caught.value.detail
+    # A silent server gets the message of a closed port: answers do not map listeners.
+    assert caught.value.detail == f"Cannot reach the registry at {silent_server}"
     pack = PackVersion(name="webapp", version="1.0.0", urls=("webapp-1.0.0.tgz",))
     with pytest.raises(RegistryUnavailable):
         source.fetch(http(silent_server), pack, max_bytes=MAX)

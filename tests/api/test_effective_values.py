@@ -12,9 +12,21 @@ def test_effective_values_levels_and_types(client: httpx.Client) -> None:
     draft = import_doc(client, web_platform(), as_draft="true").json()
     url = f"{DRAFTS}/{draft['id']}/effective-values"
 
-    found = client.get(
+    in_url = client.get(
         url, params={"layer": "ingress", "param": ["replicas=3", "admin_password=s3cret"]}
     )
+    assert in_url.status_code == 422, in_url.text
+    assert in_url.json()["errors"] == [
+        {
+            "path": "param",
+            "code": "secret_in_url",
+            "message": "'admin_password' is a secret parameter: send it in the body of a POST "
+            "to this endpoint, never in a URL",
+        }
+    ]
+    assert "s3cret" not in in_url.text
+
+    found = client.get(url, params={"layer": "ingress", "param": ["replicas=3"]})
     assert found.status_code == 200, found.text
     body = found.json()
     assert body["values"]["replicaCount"] == 3  # typed like a render, not the text "3"

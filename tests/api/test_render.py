@@ -409,9 +409,16 @@ def test_secret_parameters_are_redacted_everywhere(client: httpx.Client, chart_r
     assert as_yaml.status_code == 200 and SECRET not in as_yaml.text
     assert "<redacted>" in as_yaml.text
 
-    effective = client.get(
+    in_url = client.get(
         f"{DRAFTS}/{draft_id}/effective-values",
         params={"layer": "web", "param": [f"token={SECRET}", "replicas=3"]},
+    )
+    assert in_url.status_code == 422 and SECRET not in in_url.text
+    assert [e["code"] for e in in_url.json()["errors"]] == ["secret_in_url"]
+    effective = client.post(
+        f"{DRAFTS}/{draft_id}/effective-values",
+        params={"layer": "web"},
+        json={"parameters": [{"name": "token", "value": SECRET}, {"name": "replicas", "value": 3}]},
     )
     assert effective.status_code == 200 and SECRET not in effective.text
     assert ok(effective)["values"]["env"] == [{"name": "TOKEN", "value": "<redacted>"}]

@@ -180,8 +180,11 @@ def test_instantiate_diff_and_commit(cli: Cli, bare_repo: BareRepo) -> None:
     assert bare_repo.log() == ["Add web-platform"]
     files = bare_repo.files_at("main", "clusters/eu-1")
     assert "kustomization.yaml" in files and "shop.example" in files["lamina.yaml"]
-    again = cli("stack", "commit", str(cluster), str(draft_id))
-    assert again.exit_code == 1 and f"Stack draft {draft_id} does not exist" in again.stderr
+    # A retry (an answer lost on the way) gets the same answer, and commits nothing more.
+    again = cli.ok("stack", "commit", str(cluster), str(draft_id))
+    assert again.stdout == committed.stdout and bare_repo.log() == ["Add web-platform"]
+    missing = cli("stack", "commit", str(cluster), str(draft_id + 1000))
+    assert missing.exit_code == 1 and f"Stack draft {draft_id + 1000} does not" in missing.stderr
 
 
 def test_deploy_commits_at_once_and_discard_drops_a_draft(cli: Cli, bare_repo: BareRepo) -> None:

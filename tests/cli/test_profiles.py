@@ -113,4 +113,4 @@ def test_api_errors_exit_1_with_title_detail_and_paths(cli: Cli) -> None:
     assert no_token.exit_code == 1
     assert "Unauthorized" in no_token.stderr and "LAMINA_TOKEN" in no_token.stderr
     bad_token = cli("profiles", "list", "--token", "lam_unknown")
-    assert bad_token.exit_code == 1 and "unknown or was revoked" in bad_token.stderr
+    assert bad_token.exit_code == 1 and "token is unknown" in bad_token.stderr

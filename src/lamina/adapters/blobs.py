@@ -14,7 +14,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from lamina.adapters import archives
+from lamina.adapters import archives, datadir
 
 _DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
 
@@ -32,7 +32,8 @@ class DiskBlobStore:
         if path is None:
             return None
         try:
-            data = path.read_bytes()
+            with datadir.guard(self.root):
+                data = path.read_bytes()
         except FileNotFoundError:
             return None
         if archives.sha256_digest(data) != digest:
@@ -48,8 +49,9 @@ class DiskBlobStore:
         assert path is not None  # a digest we computed always has the expected form
         if path.is_file() and _sha256_of_file(path) == digest:
             return digest
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+        with datadir.guard(self.root):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
         try:
             with os.fdopen(descriptor, "wb") as file:
                 file.write(data)

@@ -78,6 +78,9 @@ _GIT_OPTIONS = (
     "maintenance.auto=false",
     "-c",
     f"core.hooksPath={os.devnull}",
+    # A redirect could lead a push to a host the target policy refuses.
+    "-c",
+    "http.followRedirects=false",
 )
 _USERNAME_VARIABLE = "LAMINA_GIT_USERNAME"
 _TOKEN_VARIABLE = "LAMINA_GIT_TOKEN"
@@ -288,6 +291,33 @@ class GitWriter:
             if head == _UNBORN:
                 return {}
             return self._files_at(clone, target, head, base)
+
+    def find_commit(self, target: GitTarget, *, marker: str, since: str | None) -> str | None:
+        """The SHA of the newest commit on the branch (fetched first) whose message holds the
+        line `marker`, among the commits after `since` (every commit of the branch when
+        `since` is None or not an ancestor of the head); None when no commit does.
+        ValueError for a marker that is empty or not one line; GitUnavailable when the
+        repository cannot be read."""
+        if not marker.strip() or _CONTROL.search(marker):
+            raise ValueError("A commit marker is one non-empty line")
+        with self._clone(target) as clone:
+            head = self._sync(clone, target)
+            if head == _UNBORN:
+                return None
+            scope = head
+            if since and _SHA.fullmatch(since) and self._is_ancestor(clone, target, since, head):
+                scope = f"{since}..{head}"
+            found = self._git(
+                target,
+                ["log", "--format=%H", "--fixed-strings", f"--grep={marker}", "-n", "1", scope],
+                cwd=clone.repo,
+            )
+            sha = found.out.strip()
+            return sha if _SHA.fullmatch(sha) else None
+
+    def _is_ancestor(self, clone: _Clone, target: GitTarget, older: str, newer: str) -> bool:
+        args = ["merge-base", "--is-ancestor", older, newer]
+        return self._git(target, args, cwd=clone.repo, check=False).returncode == 0
 
     def head(self, target: GitTarget) -> str | None:
         """The SHA the branch points to on the remote (asked with `git ls-remote`, no clone

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
+from lamina.adapters import datadir
 from lamina.adapters.git import GitTarget, GitUnavailable, GitWriter, PushRejected
 from lamina.domain.errors import DeliveryFailed
 
@@ -11,6 +14,7 @@ from lamina.domain.errors import DeliveryFailed
 class GitDelivery:
     def __init__(self, workdir: Path) -> None:
         self._writer = GitWriter(workdir=workdir)
+        self._workdir = workdir
 
     def commit_tree(
         self,
@@ -23,12 +27,32 @@ class GitDelivery:
         files: dict[str, str],
         message: str,
     ) -> str | None:
-        try:
+        with datadir.guard(self._workdir), _delivery_errors():
             target = GitTarget(url=url, branch=branch, username=username, token=token)
             return self._writer.commit_tree(
                 target, directory=directory, files=files, message=message
             )
-        except (PushRejected, GitUnavailable) as error:
-            raise DeliveryFailed(f"{error.title}: {error.detail}") from error
-        except ValueError as error:  # a target Git refuses before anything runs
-            raise DeliveryFailed(f"Bad Git target: {error}") from error
+
+    def find_commit(
+        self,
+        *,
+        url: str,
+        branch: str,
+        username: str | None,
+        token: str | None,
+        marker: str,
+        since: str | None,
+    ) -> str | None:
+        with datadir.guard(self._workdir), _delivery_errors():
+            target = GitTarget(url=url, branch=branch, username=username, token=token)
+            return self._writer.find_commit(target, marker=marker, since=since)
+
+
+@contextlib.contextmanager
+def _delivery_errors() -> Iterator[None]:
+    try:
+        yield
+    except (PushRejected, GitUnavailable) as error:
+        raise DeliveryFailed(f"{error.title}: {error.detail}") from error
+    except ValueError as error:  # a target Git refuses before anything runs
+        raise DeliveryFailed(f"Bad Git target: {error}") from error

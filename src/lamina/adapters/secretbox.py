@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from lamina.adapters import datadir
 from lamina.domain.errors import LaminaError
 
 
@@ -23,12 +24,13 @@ class SecretBox:
         """The box for a configured key, else for the key in `key_file` (created if absent)."""
         if key:
             return cls(key.encode())
-        if not key_file.exists():
-            key_file.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(Fernet.generate_key())
-        return cls(key_file.read_bytes().strip())
+        with datadir.guard(key_file.parent):
+            if not key_file.exists():
+                key_file.parent.mkdir(parents=True, exist_ok=True)
+                descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(descriptor, "wb") as handle:
+                    handle.write(Fernet.generate_key())
+            return cls(key_file.read_bytes().strip())
 
     def seal(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode()

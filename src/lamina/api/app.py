@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import swagger_ui_bundle
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 import lamina
+from lamina.api import health as health_check
 from lamina.api import (
+    inputs,
     problems,
+    routes_audit,
     routes_clusters,
     routes_drafts,
     routes_fleet,
     routes_profiles,
     routes_registries,
     routes_render,
+    routes_tokens,
     schemas,
 )
-from lamina.api.deps import PrincipalDep
+from lamina.api.audit import AuditTrail
+from lamina.api.deps import PrincipalDep, ServicesDep
 from lamina.api.limits import BodyLimit
 from lamina.config import Services
 
@@ -36,17 +41,24 @@ def create_app(wired: Services) -> FastAPI:
         openapi_url=OPENAPI_URL,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(inputs.plain_parameters)],
     )
     app.state.services = wired
     problems.install(app)
     app.include_router(routes_drafts.router)
-    app.include_router(routes_render.router)
+    app.include_router(routes_render.router, responses=problems.responses(*problems.UPSTREAM))
     app.include_router(routes_fleet.router)
     app.include_router(routes_profiles.router)
     app.include_router(routes_clusters.router)
     app.include_router(routes_registries.router)
+    app.include_router(routes_tokens.router)
+    app.include_router(routes_audit.router)
     _install_meta(app)
+    problems.document(app)
     app.add_middleware(BodyLimit, max_bytes=wired.settings.max_body_bytes)
+    # Around the body limit, so the audit sees the final status, a refused body's 413 too.
+    app.add_middleware(AuditTrail, store=wired.store)
+    app.add_middleware(problems.LastResort)
     return app
 
 
@@ -67,9 +79,15 @@ def _install_meta(app: FastAPI) -> None:
     def root() -> RedirectResponse:
         return RedirectResponse("/api/v1/docs")
 
-    @app.get("/api/v1/health", tags=["meta"])
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": lamina.__version__}
+    @app.get(
+        "/api/v1/health",
+        tags=["meta"],
+        response_model=None,
+        responses={503: {"description": "The database or the data directory cannot be used"}},
+    )
+    def health(wired: ServicesDep) -> dict[str, str] | JSONResponse:
+        """200 when the store and the data directory work, else 503 naming the problem."""
+        return health_check.report(wired)
 
     @app.get("/api/v1/org", response_model=schemas.WhoAmI, tags=["meta"])
     def whoami(who: PrincipalDep) -> schemas.WhoAmI:

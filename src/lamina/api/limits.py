@@ -23,24 +23,31 @@ class BodyLimit:
             await self._refuse(send)
             return
         seen = 0
-        started = False
+        started = exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise _TooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
+            # Whatever the app makes of the interrupted body (FastAPI turns any error while
+            # reading it into a 400), the client is told the real reason.
             nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+            first = not started and message["type"] == "http.response.start"
+            started = started or first
+            if not exceeded:
+                await send(message)
+            elif first:
+                await self._refuse(send)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, guarded_send)
         except _TooLarge:
             if not started:
                 await self._refuse(send)

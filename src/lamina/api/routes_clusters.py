@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, Response
 from lamina.api import schemas
 from lamina.api import schemas_clusters as s
 from lamina.api.deps import PrincipalDep, ServicesDep
+from lamina.api.inputs import Id, Page, PageSize
+from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
 from lamina.services.stacks import DraftResult
 
 router = APIRouter(prefix="/api/v1/org/clusters", tags=["clusters"])
@@ -19,8 +21,8 @@ def list_clusters(
     who: PrincipalDep,
     wired: ServicesDep,
     selector: Annotated[str, Query(description="label selector: env=prod,region in (eu,us)")] = "",
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: Page = 1,
+    page_size: PageSize = 50,
 ) -> schemas.ListResponse[s.ClusterOut]:
     found = wired.clusters.list_clusters(who, selector=selector, page=page, page_size=page_size)
     return schemas.ListResponse(
@@ -38,13 +40,13 @@ def create_cluster(body: s.ClusterCreate, who: PrincipalDep, wired: ServicesDep)
 
 
 @router.get("/{cluster_id}", response_model=s.ClusterOut)
-def get_cluster(cluster_id: int, who: PrincipalDep, wired: ServicesDep) -> s.ClusterOut:
+def get_cluster(cluster_id: Id, who: PrincipalDep, wired: ServicesDep) -> s.ClusterOut:
     return s.ClusterOut.of(wired.clusters.get(who, cluster_id))
 
 
 @router.patch("/{cluster_id}", response_model=s.ClusterOut)
 def update_cluster(
-    cluster_id: int, body: s.ClusterPatch, who: PrincipalDep, wired: ServicesDep
+    cluster_id: Id, body: s.ClusterPatch, who: PrincipalDep, wired: ServicesDep
 ) -> s.ClusterOut:
     changes = body.model_dump(exclude_unset=True)
     if "gitops" in changes and changes["gitops"] is not None:
@@ -53,14 +55,19 @@ def update_cluster(
 
 
 @router.delete("/{cluster_id}", status_code=204)
-def delete_cluster(cluster_id: int, who: PrincipalDep, wired: ServicesDep) -> Response:
+def delete_cluster(cluster_id: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
     wired.clusters.delete(who, cluster_id)
     return Response(status_code=204)
 
 
-@router.post("/{cluster_id}/stacks/from-profile", status_code=201, response_model=s.StackDraftOut)
+@router.post(
+    "/{cluster_id}/stacks/from-profile",
+    status_code=201,
+    response_model=s.StackDraftOut,
+    responses=UPSTREAM,
+)
 def instantiate(
-    cluster_id: int, body: s.FromProfile, who: PrincipalDep, wired: ServicesDep
+    cluster_id: Id, body: s.FromProfile, who: PrincipalDep, wired: ServicesDep
 ) -> s.StackDraftOut:
     """Bind, render and propose adding a profile version to the cluster's stack (a stack
     draft); with `deploy: true` the draft is committed at once."""
@@ -79,10 +86,11 @@ def instantiate(
     "/{cluster_id}/instantiations/{instantiation_id}/upgrade",
     status_code=201,
     response_model=s.StackDraftOut,
+    responses=UPSTREAM,
 )
 def upgrade(
-    cluster_id: int,
-    instantiation_id: int,
+    cluster_id: Id,
+    instantiation_id: Id,
     body: s.UpgradeIn,
     who: PrincipalDep,
     wired: ServicesDep,
@@ -99,9 +107,10 @@ def upgrade(
     "/{cluster_id}/instantiations/{instantiation_id}",
     status_code=201,
     response_model=s.StackDraftOut,
+    responses=UPSTREAM,
 )
 def uninstall(
-    cluster_id: int, instantiation_id: int, who: PrincipalDep, wired: ServicesDep
+    cluster_id: Id, instantiation_id: Id, who: PrincipalDep, wired: ServicesDep
 ) -> s.StackDraftOut:
     """A stack draft removing the instantiation's objects (commit it to apply)."""
     return _answer(
@@ -110,7 +119,7 @@ def uninstall(
 
 
 @router.get("/{cluster_id}/stack-drafts/{draft_id}/diff", response_model=s.StackDiffOut)
-def diff(cluster_id: int, draft_id: int, who: PrincipalDep, wired: ServicesDep) -> Any:
+def diff(cluster_id: Id, draft_id: Id, who: PrincipalDep, wired: ServicesDep) -> Any:
     """Objects added, changed (unified YAML diff) and removed against the committed stack,
     and parameter changes (secret values appear as <redacted>)."""
     found = wired.stacks.diff(who, cluster_id, draft_id)
@@ -130,10 +139,12 @@ def diff(cluster_id: int, draft_id: int, who: PrincipalDep, wired: ServicesDep) 
     return s.StackDiffOut(**grouped, parameters=parameters).model_dump(by_alias=True)
 
 
-@router.post("/{cluster_id}/stack-drafts/{draft_id}/commit", response_model=s.CommitOut)
+@router.post(
+    "/{cluster_id}/stack-drafts/{draft_id}/commit", response_model=s.CommitOut, responses=UPSTREAM
+)
 def commit(
-    cluster_id: int,
-    draft_id: int,
+    cluster_id: Id,
+    draft_id: Id,
     who: PrincipalDep,
     wired: ServicesDep,
     body: s.CommitIn | None = None,
@@ -144,7 +155,7 @@ def commit(
 
 
 @router.delete("/{cluster_id}/stack-drafts/{draft_id}", status_code=204)
-def discard(cluster_id: int, draft_id: int, who: PrincipalDep, wired: ServicesDep) -> Response:
+def discard(cluster_id: Id, draft_id: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
     wired.stacks.discard(who, cluster_id, draft_id)
     return Response(status_code=204)
 

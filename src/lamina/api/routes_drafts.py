@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from lamina.api import schemas
 from lamina.api.deps import PrincipalDep, ServicesDep
+from lamina.api.inputs import Id, Page, PageSize
+from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
 
 router = APIRouter(prefix="/api/v1/org/stack-profiles/drafts", tags=["drafts"])
 
@@ -16,8 +16,8 @@ router = APIRouter(prefix="/api/v1/org/stack-profiles/drafts", tags=["drafts"])
 def list_drafts(
     who: PrincipalDep,
     wired: ServicesDep,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: Page = 1,
+    page_size: PageSize = 50,
     name: str | None = None,
 ) -> schemas.ListResponse[schemas.DraftResponse]:
     found = wired.drafts.list_drafts(who, page=page, page_size=page_size, name=name)
@@ -46,13 +46,13 @@ def create_draft(
 
 
 @router.get("/{draft_id}", response_model=schemas.DraftResponse)
-def get_draft(draft_id: int, who: PrincipalDep, wired: ServicesDep) -> schemas.DraftResponse:
+def get_draft(draft_id: Id, who: PrincipalDep, wired: ServicesDep) -> schemas.DraftResponse:
     return schemas.DraftResponse.of(wired.drafts.get(who, draft_id))
 
 
 @router.post("/{draft_id}", response_model=schemas.DraftResponse)
 def update_draft(
-    draft_id: int, body: schemas.DraftUpdate, who: PrincipalDep, wired: ServicesDep
+    draft_id: Id, body: schemas.DraftUpdate, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.DraftResponse:
     """Replace the draft's spec, parameters and metadata; `version` must be the current one."""
     draft = wired.drafts.update(
@@ -67,21 +67,26 @@ def update_draft(
 
 
 @router.delete("/{draft_id}", status_code=204)
-def delete_draft(draft_id: int, who: PrincipalDep, wired: ServicesDep) -> Response:
+def delete_draft(draft_id: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
     wired.drafts.delete(who, draft_id)
     return Response(status_code=204)
 
 
-@router.post("/{draft_id}/validate", response_model=schemas.ValidationResponse)
+@router.post("/{draft_id}/validate", response_model=schemas.ValidationResponse, responses=UPSTREAM)
 def validate_draft(
-    draft_id: int, who: PrincipalDep, wired: ServicesDep
+    draft_id: Id, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.ValidationResponse:
     return schemas.ValidationResponse.model_validate(wired.drafts.validate(who, draft_id).as_dict())
 
 
-@router.post("/{draft_id}/publish", status_code=201, response_model=schemas.PublishResponse)
+@router.post(
+    "/{draft_id}/publish",
+    status_code=201,
+    response_model=schemas.PublishResponse,
+    responses=UPSTREAM,
+)
 def publish_draft(
-    draft_id: int, who: PrincipalDep, wired: ServicesDep, body: schemas.PublishRequest | None = None
+    draft_id: Id, who: PrincipalDep, wired: ServicesDep, body: schemas.PublishRequest | None = None
 ) -> schemas.PublishResponse:
     overrides = body.model_dump(exclude_none=True) if body else {}
     profile, version = wired.drafts.publish(who, draft_id, overrides)

@@ -7,12 +7,14 @@ from fastapi import APIRouter, Response
 from lamina.api import schemas
 from lamina.api import schemas_clusters as s
 from lamina.api.deps import PrincipalDep, ServicesDep
+from lamina.api.inputs import Id
+from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
 from lamina.services import fleet
 
 router = APIRouter(prefix="/api/v1/org/stack-profiles", tags=["fleet"])
 
 
-@router.post("", status_code=201, response_model=schemas.PublishResponse)
+@router.post("", status_code=201, response_model=schemas.PublishResponse, responses=UPSTREAM)
 def capture(
     body: schemas.CaptureIn, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.PublishResponse:
@@ -24,9 +26,14 @@ def capture(
     return schemas.PublishResponse.of(profile, version)
 
 
-@router.post("/{profile_id}/versions", status_code=201, response_model=schemas.PublishResponse)
+@router.post(
+    "/{profile_id}/versions",
+    status_code=201,
+    response_model=schemas.PublishResponse,
+    responses=UPSTREAM,
+)
 def capture_version(
-    profile_id: int, body: schemas.CaptureVersionIn, who: PrincipalDep, wired: ServicesDep
+    profile_id: Id, body: schemas.CaptureVersionIn, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.PublishResponse:
     """The profile's next version from a cluster's committed stack."""
     profile, version = wired.capture.capture(
@@ -37,7 +44,7 @@ def capture_version(
 
 @router.get("/{profile_id}/instantiations", response_model=list[s.InstantiationOut])
 def instantiations(
-    profile_id: int, who: PrincipalDep, wired: ServicesDep
+    profile_id: Id, who: PrincipalDep, wired: ServicesDep
 ) -> list[s.InstantiationOut]:
     """Every cluster running the profile, its version, and whether it is behind."""
     return [
@@ -55,7 +62,7 @@ def instantiations(
 
 @router.post("/{profile_id}/versions/{number}/deprecation", response_model=schemas.ProfileSummary)
 def deprecate(
-    profile_id: int, number: int, body: s.DeprecationIn, who: PrincipalDep, wired: ServicesDep
+    profile_id: Id, number: Id, body: s.DeprecationIn, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.ProfileSummary:
     """Deprecate a version: it can no longer be instantiated and counts as outdated."""
     profile = wired.profiles.deprecate(who, profile_id, number, reason=body.reason, note=body.note)
@@ -63,14 +70,14 @@ def deprecate(
 
 
 @router.delete("/{profile_id}/versions/{number}/deprecation", status_code=204)
-def undeprecate(profile_id: int, number: int, who: PrincipalDep, wired: ServicesDep) -> Response:
+def undeprecate(profile_id: Id, number: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
     wired.profiles.undeprecate(who, profile_id, number)
     return Response(status_code=204)
 
 
-@router.post("/{profile_id}/rollout", response_model=s.RolloutOut)
+@router.post("/{profile_id}/rollout", response_model=s.RolloutOut, responses=UPSTREAM)
 def rollout(
-    profile_id: int, body: s.RolloutIn, who: PrincipalDep, wired: ServicesDep
+    profile_id: Id, body: s.RolloutIn, who: PrincipalDep, wired: ServicesDep
 ) -> s.RolloutOut:
     """Upgrade the matching instantiations in batches, stopping at the first failure unless
     told otherwise; a dry run reports `would_change` and commits nothing."""

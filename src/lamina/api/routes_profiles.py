@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from lamina.adapters import yamlio
 from lamina.api import schemas
 from lamina.api.deps import PrincipalDep, ServicesDep
-from lamina.domain.models import ProfileQuery
+from lamina.api.inputs import Id, IdQuery, Page, PageSize
+from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
+from lamina.config import Services
+from lamina.domain import document
+from lamina.domain.models import Principal, ProfileQuery
 
 router = APIRouter(prefix="/api/v1/org/stack-profiles", tags=["profiles"])
 YAML = "application/yaml"
@@ -19,8 +22,8 @@ YAML = "application/yaml"
 def list_profiles(
     who: PrincipalDep,
     wired: ServicesDep,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: Page = 1,
+    page_size: PageSize = 50,
     search: str | None = None,
     category: str | None = None,
     tag: str | None = None,
@@ -46,13 +49,21 @@ def list_profiles(
 @router.post(
     "/import",
     status_code=201,
+    responses=UPSTREAM,
     openapi_extra={"requestBody": {"content": {YAML: {"schema": {"type": "string"}}}}},
 )
 async def import_profile(
     request: Request, who: PrincipalDep, wired: ServicesDep, as_draft: bool = False
 ) -> Response:
     """Import an IaC document (YAML): a new version, or with `as_draft=true` a new draft."""
-    doc = yamlio.load(await request.body(), max_bytes=wired.settings.max_body_bytes)
+    text = await request.body()
+    # Parsing, validating and rendering take seconds on big documents: off the event loop.
+    return await run_in_threadpool(_import_document, text, who, wired, as_draft)
+
+
+def _import_document(text: bytes, who: Principal, wired: Services, as_draft: bool) -> Response:
+    doc = yamlio.load(text, max_bytes=wired.settings.max_body_bytes)
+    document.check_limits(doc)
     if as_draft:
         draft = wired.drafts.create(who, source=doc)
         body = schemas.DraftResponse.of(draft).model_dump_json()
@@ -64,7 +75,7 @@ async def import_profile(
 
 @router.get("/{profile_id}", response_model=schemas.ProfileDetailResponse)
 def get_profile(
-    profile_id: int, who: PrincipalDep, wired: ServicesDep
+    profile_id: Id, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.ProfileDetailResponse:
     detail = wired.profiles.detail(who, profile_id)
     status = detail.update_status
@@ -86,32 +97,32 @@ def get_profile(
 
 @router.patch("/{profile_id}", response_model=schemas.ProfileSummary)
 def patch_profile(
-    profile_id: int, body: schemas.ProfilePatch, who: PrincipalDep, wired: ServicesDep
+    profile_id: Id, body: schemas.ProfilePatch, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.ProfileSummary:
     changes = body.model_dump(exclude_unset=True)
     return schemas.ProfileSummary.of(wired.profiles.update(who, profile_id, changes))
 
 
 @router.delete("/{profile_id}", status_code=204)
-def delete_profile(profile_id: int, who: PrincipalDep, wired: ServicesDep) -> Response:
+def delete_profile(profile_id: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
     wired.profiles.delete(who, profile_id)
     return Response(status_code=204)
 
 
 @router.get("/{profile_id}/versions/{number}", response_model=schemas.VersionDetail)
 def get_version(
-    profile_id: int, number: int, who: PrincipalDep, wired: ServicesDep
+    profile_id: Id, number: Id, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.VersionDetail:
     return schemas.VersionDetail.of(wired.profiles.version(who, profile_id, number))
 
 
 @router.get("/{profile_id}/diff", response_model=schemas.DiffResponse, response_model_by_alias=True)
 def diff_versions(
-    profile_id: int,
+    profile_id: Id,
     who: PrincipalDep,
     wired: ServicesDep,
-    from_version: Annotated[int | None, Query(ge=1)] = None,
-    to_version: Annotated[int | None, Query(ge=1)] = None,
+    from_version: IdQuery | None = None,
+    to_version: IdQuery | None = None,
 ) -> schemas.DiffResponse:
     old, new, changes = wired.profiles.diff(who, profile_id, from_version, to_version)
     rows = [schemas.ChangeRow.model_validate(c.as_dict()) for c in changes]
@@ -123,6 +134,6 @@ def diff_versions(
     response_class=Response,
     responses={200: {"content": {YAML: {}}}},
 )
-def export_version(profile_id: int, number: int, who: PrincipalDep, wired: ServicesDep) -> Response:
+def export_version(profile_id: Id, number: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
     doc = wired.profiles.export(who, profile_id, number)
     return Response(yamlio.dump(doc), media_type=YAML)

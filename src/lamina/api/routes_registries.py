@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from lamina.api import schemas
 from lamina.api import schemas_render as s
 from lamina.api.deps import PrincipalDep, ServicesDep
+from lamina.api.inputs import Id, Page, PageSize
+from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
 from lamina.domain.models import RegistryKind
 
 router = APIRouter(prefix="/api/v1/org", tags=["registries"])
-Page = Annotated[int, Query(ge=1)]
-PageSize = Annotated[int, Query(ge=1, le=200)]
 
 
 @router.get("/registries", response_model=schemas.ListResponse[s.RegistryOut])
@@ -45,13 +43,13 @@ def create_registry(body: s.RegistryCreate, who: PrincipalDep, wired: ServicesDe
 
 
 @router.delete("/registries/{registry_id}", status_code=204)
-def delete_registry(registry_id: int, who: PrincipalDep, wired: ServicesDep) -> Response:
+def delete_registry(registry_id: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
     wired.registries.delete(who, registry_id)
     return Response(status_code=204)
 
 
-@router.post("/registries/{registry_id}/sync", response_model=s.SyncOut)
-def sync_registry(registry_id: int, who: PrincipalDep, wired: ServicesDep) -> s.SyncOut:
+@router.post("/registries/{registry_id}/sync", response_model=s.SyncOut, responses=UPSTREAM)
+def sync_registry(registry_id: Id, who: PrincipalDep, wired: ServicesDep) -> s.SyncOut:
     """Read the registry's index now and replace its packs."""
     registry, count = wired.registries.sync(who, registry_id)
     return s.SyncOut(registry=s.RegistryOut.of(registry), packs_count=count)
@@ -101,6 +99,7 @@ def pack_versions(
     "/packs/{registry}/{name}/versions/{version}/values",
     response_model=s.PackValuesOut,
     response_model_by_alias=True,
+    responses=UPSTREAM,
 )
 def pack_values(
     registry: str, name: str, version: str, who: PrincipalDep, wired: ServicesDep

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from lamina.api import schemas_render as s
 from lamina.api.deps import PrincipalDep, ServicesDep
+from lamina.api.inputs import Id
 from lamina.domain.errors import InvalidInput, Issue
 from lamina.services.render import ClusterFacts, StackRender
 
@@ -18,7 +19,7 @@ Format = Annotated[str, Query(pattern="^(json|yaml)$", description="json (defaul
 
 @router.post("/drafts/{draft_id}/render", response_model=s.RenderOut)
 def render_draft(
-    draft_id: int,
+    draft_id: Id,
     body: s.RenderRequest,
     who: PrincipalDep,
     wired: ServicesDep,
@@ -31,8 +32,8 @@ def render_draft(
 
 @router.post("/{profile_id}/versions/{number}/render", response_model=s.RenderOut)
 def render_version(
-    profile_id: int,
-    number: int,
+    profile_id: Id,
+    number: Id,
     body: s.RenderRequest,
     who: PrincipalDep,
     wired: ServicesDep,
@@ -51,7 +52,7 @@ Labels = Annotated[list[str], Query(description="cluster label KEY=VALUE, repeat
 
 @router.get("/drafts/{draft_id}/effective-values", response_model=s.EffectiveValuesOut)
 def draft_effective_values(
-    draft_id: int,
+    draft_id: Id,
     who: PrincipalDep,
     wired: ServicesDep,
     layer: str,
@@ -62,14 +63,20 @@ def draft_effective_values(
     """The layer's complete values: chart defaults ⊕ profile values, with each key's level."""
     facts = ClusterFacts(name=cluster, labels=_pairs(label, "label"))
     found = wired.previews.effective_values(
-        who, draft_id=draft_id, layer=layer, supplied=_pairs(param), cluster=facts, overrides={}
+        who,
+        draft_id=draft_id,
+        layer=layer,
+        supplied=_pairs(param),
+        cluster=facts,
+        overrides={},
+        secrets_allowed=False,
     )
     return _effective(found)
 
 
 @router.post("/drafts/{draft_id}/effective-values", response_model=s.EffectiveValuesOut)
 def draft_effective_values_for(
-    draft_id: int, layer: str, body: s.RenderRequest, who: PrincipalDep, wired: ServicesDep
+    draft_id: Id, layer: str, body: s.RenderRequest, who: PrincipalDep, wired: ServicesDep
 ) -> s.EffectiveValuesOut:
     """Effective values for a cluster: the render body's parameters, cluster facts and
     per-cluster `values` (the `cluster` level of the origins)."""
@@ -86,8 +93,8 @@ def draft_effective_values_for(
 
 @router.get("/{profile_id}/versions/{number}/effective-values", response_model=s.EffectiveValuesOut)
 def version_effective_values(
-    profile_id: int,
-    number: int,
+    profile_id: Id,
+    number: Id,
     who: PrincipalDep,
     wired: ServicesDep,
     layer: str,
@@ -103,6 +110,7 @@ def version_effective_values(
         supplied=_pairs(param),
         cluster=facts,
         overrides={},
+        secrets_allowed=False,
     )
     return _effective(found)
 
@@ -111,8 +119,8 @@ def version_effective_values(
     "/{profile_id}/versions/{number}/effective-values", response_model=s.EffectiveValuesOut
 )
 def version_effective_values_for(
-    profile_id: int,
-    number: int,
+    profile_id: Id,
+    number: Id,
     layer: str,
     body: s.RenderRequest,
     who: PrincipalDep,

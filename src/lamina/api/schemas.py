@@ -7,14 +7,11 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lamina.api.inputs import IdField, Strict, Text
 from lamina.domain import document
 from lamina.domain.models import Draft, Profile, ProfileVersion, VersionSummary
 
 T = TypeVar("T")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ListResponse(BaseModel, Generic[T]):
@@ -97,7 +94,7 @@ class ProfileDetailResponse(BaseModel):
 
 class ProfilePatch(Strict):
     name: str | None = None
-    description: str | None = None
+    description: Text | None = None
     category: str | None = None
     tags: list[str] | None = None
     visibility: Literal["organisation", "public"] | None = None
@@ -142,22 +139,22 @@ class PublishResponse(BaseModel):
 
 class DraftCreate(Strict):
     name: str | None = None
-    profile_id: int | None = None
-    from_version: int | None = Field(default=None, ge=1)
-    source_cluster: int | str | None = Field(
+    profile_id: IdField | None = None
+    from_version: IdField | None = None
+    source_cluster: IdField | str | None = Field(
         default=None, description="seed the draft from this cluster's committed stack"
     )
     include_values: bool = True
 
 
 class CaptureIn(Strict):
-    cluster: int | str = Field(description="cluster id or name")
+    cluster: IdField | str = Field(description="cluster id or name")
     name: str
     include_values: bool = True
 
 
 class CaptureVersionIn(Strict):
-    cluster: int | str
+    cluster: IdField | str
     include_values: bool = True
 
 
@@ -165,7 +162,7 @@ class DraftUpdate(Strict):
     spec: dict[str, Any]
     parameters: list[Any] | None = None
     metadata: dict[str, Any] | None = None
-    version: int = Field(ge=1, description="The draft's edit counter as last read")
+    version: IdField = Field(description="The draft's edit counter as last read")
 
 
 class DraftResponse(BaseModel):
@@ -210,7 +207,7 @@ class ValidationResponse(BaseModel):
 
 class PublishRequest(Strict):
     channel: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{0,31}$")
-    changelog: str | None = Field(default=None, max_length=10_000)
+    changelog: Text | None = Field(default=None, max_length=10_000)
     visibility: Literal["organisation", "public"] | None = None
 
 

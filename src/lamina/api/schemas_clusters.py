@@ -7,11 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lamina.api.inputs import IdField, Strict, Text
 from lamina.domain.models import Cluster
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class GitOpsIn(Strict):
@@ -95,15 +92,15 @@ class ParameterIn(Strict):
 
 
 class FromProfile(Strict):
-    profile_id: int
-    version: int | None = None
+    profile_id: IdField
+    version: IdField | None = None
     parameters: list[ParameterIn] = Field(default_factory=list)
     values: dict[str, dict[str, Any]] = Field(default_factory=dict)
     deploy: bool = False
 
 
 class UpgradeIn(Strict):
-    version: int | None = None
+    version: IdField | None = None
     parameters: list[ParameterIn] | None = None
 
 
@@ -149,7 +146,7 @@ class StackDiffOut(BaseModel):
 
 
 class CommitIn(Strict):
-    message: str | None = Field(default=None, max_length=2000)
+    message: Text | None = Field(default=None, max_length=2000)
 
 
 class CommitOut(BaseModel):
@@ -167,12 +164,12 @@ class InstantiationOut(BaseModel):
 
 
 class DeprecationIn(Strict):
-    reason: str = Field(min_length=1, max_length=2000)
-    note: str = ""
+    reason: Text = Field(min_length=1, max_length=2000)
+    note: Text = ""
 
 
 class RolloutIn(Strict):
-    version: int
+    version: IdField
     clusters: list[str] | None = None
     selector: str = ""
     only_outdated: bool = True

@@ -7,11 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lamina.api.inputs import Strict
 from lamina.domain.models import PackSummary, PackVersion, Registry
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class RegistryCreate(Strict):

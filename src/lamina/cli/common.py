@@ -18,6 +18,8 @@ DRAFTS = f"{PROFILES}/drafts"
 REGISTRIES = "/api/v1/org/registries"
 PACKS = "/api/v1/org/packs"
 CLUSTERS = "/api/v1/org/clusters"
+TOKENS = "/api/v1/org/tokens"
+AUDIT = "/api/v1/org/audit"
 DEFAULT_SERVER = SETTINGS["LAMINA_SERVER"][0]
 
 ServerOption = Annotated[

@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 import lamina
 from lamina.cli import (
     apply,
+    audit,
     clusters,
     drafts,
     output,
@@ -23,6 +24,7 @@ from lamina.cli import (
     render,
     server,
     stacks,
+    tokens,
 )
 from lamina.cli.client import EXIT_API_ERROR, CliError
 from lamina.domain.errors import LaminaError
@@ -56,7 +58,10 @@ app.add_typer(registries.app, name="registries")
 app.add_typer(packs.app, name="packs")
 app.add_typer(clusters.app, name="clusters")
 app.add_typer(stacks.app, name="stack")
+server.token_app.command("list")(tokens.list_tokens)
+server.token_app.command("revoke")(tokens.revoke_token)
 app.add_typer(server.token_app, name="token")
+app.add_typer(audit.app, name="audit")
 app.command("apply")(apply.apply)
 app.command("render")(render.render)
 app.command("serve")(server.serve)

@@ -97,9 +97,11 @@ def render(
     supplied = pairs(params or [], "--param")
     if effective_values:
         chart_layer = _check_effective(layer, cluster, labels, kube_version, values_file)
-        query = {"layer": chart_layer, "param": [f"{k}={v}" for k, v in supplied.items()]}
+        # Parameters go in the body: a secret in a URL would reach access logs.
+        body = request_body(supplied, None, {}, None)
         with connect(server, token) as api:
-            data = api.get(f"{_target(api, draft, profile, version)}/effective-values", query)
+            target = _target(api, draft, profile, version)
+            data = api.post(f"{target}/effective-values", body, params={"layer": chart_layer})
         output.emit(data, fmt, _render_effective)
         return
     if layer is not None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 import uvicorn
 
+from lamina.api import logs
 from lamina.api.app import create_app
 from lamina.cli import output
 from lamina.config import (
@@ -26,7 +29,8 @@ DOCS_PATH = "/api/v1/docs"
 _PASSWORD = re.compile(r"(://[^:/@]+):[^@]*@")
 
 token_app = typer.Typer(
-    help="Issue API tokens, straight into the database (LAMINA_DATABASE_URL).",
+    help="Issue API tokens straight into the database (LAMINA_DATABASE_URL); list and "
+    "revoke them over the API.",
     no_args_is_help=True,
 )
 
@@ -51,7 +55,12 @@ def serve(
     wired = build_services(settings)
     try:
         token = _seed_demo(wired) if settings.demo else None
+        # Commits a crash left between push and record are settled with their remotes,
+        # off the start path: an unreachable remote must not keep the API down.
+        threading.Thread(target=wired.stacks.reconcile_pending, daemon=True).start()
         _announce(settings, token)
+        # uvicorn's logging setup keeps a logger's filters, so this survives it.
+        logs.install_access_redaction()
         uvicorn.run(create_app(wired), host=host, port=port, log_level="info")
     finally:
         wired.store.dispose()
@@ -101,6 +110,10 @@ def create_token(
         Role, typer.Option(help="What the token may do.", case_sensitive=False)
     ] = Role.ADMIN,
     label: Annotated[str, typer.Option(help="A note to recognise the token by.")] = "",
+    expires_in_days: Annotated[
+        int | None,
+        typer.Option(min=1, max=3650, help="Refuse the token after this many days (else never)."),
+    ] = None,
 ) -> None:
     """Create an API token for an org and print only the token.
 
@@ -108,7 +121,10 @@ def create_token(
     """
     wired = build_services(replace(Settings(), demo=False))
     try:
-        token = auth.create_token(wired.store, org_slug=org, role=role, label=label)
+        expires_at = auth.expiry(now=datetime.now(UTC), expires_in_days=expires_in_days)
+        token = auth.create_token(
+            wired.store, org_slug=org, role=role, label=label, expires_at=expires_at
+        )
     finally:
         wired.store.dispose()
     typer.echo(token)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lamina.domain import paths
-from lamina.domain.errors import InvalidInput, Issue
+from lamina.domain import paths, text
+from lamina.domain.errors import InvalidInput, Issue, PayloadTooLarge
 from lamina.domain.models import Profile, ProfileVersion
 
 API_VERSION = "lamina.dev/v1"
@@ -118,6 +118,25 @@ def _slot(keys: list[str], key: str) -> int:
 
 MAX_DEPTH = 100
 MAX_NODES = 500_000
+MAX_ALIASES = 1_000
+MAX_LAYERS = 500
+MAX_PARAMETERS = 1_000
+
+
+def check_limits(doc: Any) -> None:
+    """PayloadTooLarge when a document has more layers or parameters than Lamina handles,
+    before any work proportional to them is done."""
+    spec = doc.get("spec") if isinstance(doc, dict) else None
+    if not isinstance(spec, dict):
+        return
+    for field, limit in (("layers", MAX_LAYERS), ("parameters", MAX_PARAMETERS)):
+        entries = spec.get(field)
+        if isinstance(entries, list) and len(entries) > limit:
+            message = f"{len(entries)} {field}; a profile may have at most {limit} {field}"
+            raise PayloadTooLarge(
+                f"The document has too many {field}",
+                issues=[Issue(f"spec.{field}", "too_many", message)],
+            )
 
 
 def check_tree(tree: Any, *, where: str = "") -> None:
@@ -129,7 +148,8 @@ def check_tree(tree: Any, *, where: str = "") -> None:
 
 
 def tree_issues(tree: Any, *, max_depth: int, max_nodes: int) -> list[Issue]:
-    """Problems that make a parsed tree unusable as a document: non-JSON values, too deep or big.
+    """Problems that make a parsed tree unusable as a document: non-JSON values, control
+    characters (tab, newline and carriage return are fine in strings), too deep or big.
 
     Shared sub-trees (YAML aliases) count once per use, so an alias bomb is refused here.
     """
@@ -161,11 +181,19 @@ def _walk(
                     )
                 )
                 continue
+            bad = text.forbidden_character(key)
+            if bad is not None:
+                out.append(Issue(path, "control_character", f"A key: {text.message(bad)}"))
+                continue
             _walk(value, paths.child(path, key), depth + 1, max_depth, budget, out)
     elif isinstance(node, list):
         for index, value in enumerate(node):
             _walk(value, paths.child(path, index), depth + 1, max_depth, budget, out)
-    elif node is not None and not isinstance(node, str | int | float | bool):
+    elif isinstance(node, str):
+        bad = text.forbidden_character(node, multiline=True)
+        if bad is not None:
+            out.append(Issue(path, "control_character", text.message(bad)))
+    elif node is not None and not isinstance(node, int | float | bool):
         out.append(
             Issue(
                 path,

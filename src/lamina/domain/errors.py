@@ -99,3 +99,10 @@ class DeliveryFailed(LaminaError):
     """The GitOps repository refused or could not take a commit; nothing was recorded."""
 
     title = "Delivery failed"
+
+
+class StoreUnavailable(LaminaError):
+    """The database or the data directory cannot be used (gone, replaced, read-only,
+    unreachable); nothing was recorded."""
+
+    title = "Store unavailable"

@@ -49,6 +49,55 @@ class Principal:
     org_id: int
     org_slug: str
     role: Role
+    token_id: int = 0
+    token_label: str = ""
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A token as its org's admins see it: never its hash, never its clear text."""
+
+    id: int
+    org_id: int
+    label: str
+    role: Role
+    created_at: datetime
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def refusal(self, now: datetime) -> str | None:
+        """Why the token cannot be used at `now`, or None when it can."""
+        if self.revoked_at is not None:
+            return "The token was revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "The token has expired"
+        return None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One write through the API: who, in which org, what (method and route), on what
+    (the path parameters), when, and how it ended. Never bodies or query strings."""
+
+    id: int
+    org_id: int
+    token_id: int
+    actor: str
+    role: Role
+    method: str
+    route: str
+    target: dict[str, JSON]
+    status: int
+    at: datetime
+
+    @property
+    def action(self) -> str:
+        return f"{self.method} {self.route}"
+
+    @property
+    def result(self) -> str:
+        return "ok" if self.status < 400 else "error"
 
 
 @dataclass(frozen=True)
@@ -79,6 +128,7 @@ class ProfileVersion:
     metadata: dict[str, JSON]
     created_at: datetime
     lock: dict[str, JSON] | None = None
+    draft_id: int | None = None  # the draft it was published from
 
 
 @dataclass(frozen=True)
@@ -247,6 +297,20 @@ class StackDraft:
 
 
 @dataclass(frozen=True)
+class CommitIntent:
+    """A stack commit about to be pushed: recorded before the push, so that after a crash
+    the commit carrying `marker` can be looked up on the remote and recorded exactly once."""
+
+    cluster_id: int
+    draft_id: int
+    marker: str
+    base_revision: int
+    parent_sha: str | None
+    message: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class StackRevision:
     cluster_id: int
     revision: int
@@ -255,3 +319,4 @@ class StackRevision:
     addons: list[dict[str, Any]]
     objects: dict[str, list[str]]
     committed_at: datetime
+    draft_id: int | None = None  # the stack draft it was committed from

@@ -7,13 +7,13 @@ have it. Secret values are never echoed in messages.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lamina.domain import patterns
 from lamina.domain.errors import InvalidInput, Issue
 from lamina.domain.paths import child
 
@@ -140,20 +140,11 @@ def _check_text(param: Parameter, value: Any, path: str) -> tuple[Any, list[Issu
             f"a pattern may be at most {MAX_PATTERN_SUBJECT} characters."
         )
         return value, [Issue(path, "value_too_long", message)]
-    compiled = _compile(param.pattern)
-    # An invalid pattern is the document's problem, reported by validation; values pass.
-    if compiled is None or compiled.search(value):
+    # An unusable pattern is the document's problem, reported by validation; values pass.
+    if patterns.search(param.pattern, value) is not False:
         return value, []
     message = f"Parameter {param.name!r} does not match the pattern {param.pattern!r}."
     return value, [Issue(path, "pattern_mismatch", message)]
-
-
-@functools.lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern)
-    except (re.error, RecursionError, OverflowError):
-        return None
 
 
 def _check_number(param: Parameter, value: Any, path: str, coerce: bool) -> tuple[Any, list[Issue]]:

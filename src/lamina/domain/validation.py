@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lamina.domain import document
 from lamina.domain.document import API_VERSION, KIND, METADATA_FIELDS, SPEC_FIELDS
 from lamina.domain.errors import Issue
 from lamina.domain.models import ProfileType, Visibility
@@ -62,6 +63,7 @@ def validate_document(doc: Any, *, nested: NestedGraph | None = None) -> Report:
     `nested` maps each (name, version) reachable through nested `profile:` layers to that
     version's own nested references (None: no such version); without it those checks are skipped.
     """
+    document.check_limits(doc)
     issues = _sorted_by_document(doc, _document_issues(doc, nested))
     errors = [issue for issue in issues if issue.code not in WARNING_CODES]
     warnings = [issue for issue in issues if issue.code in WARNING_CODES]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from lamina.domain import patterns
 from lamina.domain.errors import Issue
 from lamina.domain.params import NAME_PATTERN, PARAMETER_TYPES, Parameter, check_value
 from lamina.domain.paths import child
@@ -121,10 +121,9 @@ def _check_pattern(raw: Any, path: str, kind: Any) -> tuple[list[Issue], str | N
     if kind in PARAMETER_TYPES and kind not in _TEXT_TYPES:
         message = f"'pattern' only applies to string and secret parameters, not {kind}"
         issues.append(Issue(path, "invalid_value", message))
-    try:
-        re.compile(raw)
-    except (re.error, RecursionError, OverflowError) as exc:
-        message = f"pattern {raw!r} is not a valid regular expression: {exc}"
+    refused = patterns.problem(raw)
+    if refused is not None:
+        message = f"pattern {raw!r} is not a usable regular expression: {refused}"
         return [*issues, Issue(path, "invalid_pattern", message)], None
     return issues, raw
 

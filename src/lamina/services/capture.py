@@ -11,7 +11,7 @@ from lamina.domain.errors import InvalidInput, Issue, NotFound
 from lamina.domain.models import Cluster, Principal, Profile, ProfileType, ProfileVersion, Role
 from lamina.ports import Clock, Store, UnitOfWork
 from lamina.services import publishing
-from lamina.services.access import require
+from lamina.services.access import own_profile, require
 from lamina.services.checks import DocumentChecker
 
 _TYPES = {ProfileType.INFRA: 0, ProfileType.FULL: 1, ProfileType.ADD_ON: 2}
@@ -59,10 +59,7 @@ class CaptureService:
         require(principal, Role.EDITOR)
         if profile_id is not None:
             with self._store.unit_of_work() as uow:
-                target = uow.profiles.get(principal.org_id, profile_id)
-            if target is None:
-                raise NotFound(f"Profile {profile_id} does not exist")
-            name = target.name
+                name = own_profile(uow, principal, profile_id).name
         doc = self.document(principal, cluster_ref, name=name, include_values=include_values)
         report, lock = self._checker.check(principal.org_id, doc)
         publishing.raise_if_invalid(report)

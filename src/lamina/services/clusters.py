@@ -6,11 +6,12 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from lamina.domain import selectors
+from lamina.domain import selectors, targets
 from lamina.domain.errors import InvalidInput, Issue, NotFound
 from lamina.domain.models import Cluster, GitMode, GitOps, Page, Principal, Role
 from lamina.ports import Cipher, Clock, Store
 from lamina.services.access import require
+from lamina.services.targets import TargetPolicy
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _LABEL_KEY = re.compile(
@@ -18,14 +19,14 @@ _LABEL_KEY = re.compile(
 )
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$")
 _VERSION = re.compile(r"^v?\d+\.\d+(\.\d+)?([-+].*)?$")
-_GIT_SCHEMES = ("https://", "http://", "file://", "ssh://", "git@")
 
 
 class ClusterService:
-    def __init__(self, *, store: Store, clock: Clock, cipher: Cipher) -> None:
+    def __init__(self, *, store: Store, clock: Clock, cipher: Cipher, policy: TargetPolicy) -> None:
         self._store = store
         self._clock = clock
         self._cipher = cipher
+        self._policy = policy
 
     def list_clusters(
         self, principal: Principal, *, selector: str = "", page: int = 1, page_size: int = 50
@@ -45,21 +46,23 @@ class ClusterService:
         return cluster
 
     def create(self, principal: Principal, fields: dict[str, Any]) -> Cluster:
-        require(principal, Role.EDITOR)
+        """Register a cluster; it carries its GitOps target, so only admins may."""
+        require(principal, Role.ADMIN)
         now = self._clock.now()
-        cluster = self._build(principal.org_id, fields, now, previous=None)
+        cluster = self._build(principal, fields, now, previous=None)
         with self._store.unit_of_work(write=True) as uow:
             if uow.clusters.get_by_name(principal.org_id, cluster.name):
                 raise _taken(cluster.name)
             return uow.clusters.create(cluster)
 
     def update(self, principal: Principal, cluster_id: int, fields: dict[str, Any]) -> Cluster:
-        require(principal, Role.EDITOR)
+        """Change a cluster; editors may change its facts, only admins its Git settings."""
+        require(principal, Role.ADMIN if "gitops" in fields else Role.EDITOR)
         current = self.get(principal, cluster_id)
         merged = _fields_of(current) | fields
         if "gitops" in fields and current.gitops:
             merged["gitops"] = _gitops_fields(current.gitops) | (fields["gitops"] or {})
-        cluster = self._build(principal.org_id, merged, self._clock.now(), previous=current)
+        cluster = self._build(principal, merged, self._clock.now(), previous=current)
         with self._store.unit_of_work(write=True) as uow:
             other = uow.clusters.get_by_name(principal.org_id, cluster.name)
             if other is not None and other.id != current.id:
@@ -67,7 +70,7 @@ class ClusterService:
             return uow.clusters.update(cluster)
 
     def delete(self, principal: Principal, cluster_id: int) -> None:
-        require(principal, Role.EDITOR)
+        require(principal, Role.ADMIN)
         with self._store.unit_of_work(write=True) as uow:
             if not uow.clusters.delete(principal.org_id, cluster_id):
                 raise NotFound(f"Cluster {cluster_id} does not exist")
@@ -77,9 +80,14 @@ class ClusterService:
         return self._cipher.open(sealed) if sealed else None
 
     def _build(
-        self, org_id: int, fields: dict[str, Any], now: Any, previous: Cluster | None
+        self, principal: Principal, fields: dict[str, Any], now: Any, previous: Cluster | None
     ) -> Cluster:
         issues = _check(fields)
+        if not any(issue.path == "gitops.url" for issue in issues):
+            try:
+                self._policy.check_git_url(principal.org_slug, fields["gitops"]["url"])
+            except InvalidInput as refused:
+                issues += refused.issues
         if issues:
             raise InvalidInput("The cluster is invalid", issues=issues)
         git = fields["gitops"]
@@ -89,13 +97,13 @@ class ClusterService:
             sealed = None
         gitops = GitOps(
             url=git["url"],
-            branch=git.get("branch") or "main",
+            branch=targets.normalise_branch(str(git.get("branch") or "main")),
             path=(git.get("path") or "clusters").strip("/"),
             mode=GitMode(git.get("mode") or "rendered"),
             username=git.get("username") or None,
             token_sealed=sealed,
         )
-        base = previous or Cluster(0, org_id, "", {}, "", gitops, 0, None, now, now)
+        base = previous or Cluster(0, principal.org_id, "", {}, "", gitops, 0, None, now, now)
         return replace(
             base,
             name=fields["name"],
@@ -117,9 +125,10 @@ def _check(fields: dict[str, Any]) -> list[Issue]:
     if version and not _VERSION.match(str(version)):
         issues.append(Issue("kubernetes_version", "invalid_value", "Expected e.g. 1.31.2"))
     git = fields.get("gitops")
-    if not isinstance(git, dict) or not str(git.get("url") or "").startswith(_GIT_SCHEMES):
-        issues.append(Issue("gitops.url", "invalid_value", "A Git URL (https://, file://, ssh://)"))
-    else:
+    url = git.get("url") if isinstance(git, dict) else None
+    if not isinstance(url, str) or targets.parse_target(url) is None:
+        issues.append(Issue("gitops.url", "invalid_value", "A Git URL (https://, ssh://)"))
+    elif isinstance(git, dict):
         issues += _check_git(git)
     if isinstance(git, dict) and git.get("mode") not in (None, "rendered", "flux"):
         issues.append(Issue("gitops.mode", "invalid_value", "rendered or flux"))
@@ -127,7 +136,6 @@ def _check(fields: dict[str, Any]) -> list[Issue]:
 
 
 _USERINFO = re.compile(r"^[a-z+]+://[^/@]*:[^/@]*@")
-_BAD_BRANCH = re.compile(r"(\.\.|[\s~^:?*\[\\]|@\{|^[-/.]|/$|\.lock$|//|/\.)")
 
 
 def _check_git(git: dict[str, Any]) -> list[Issue]:
@@ -136,11 +144,19 @@ def _check_git(git: dict[str, Any]) -> list[Issue]:
         issues.append(
             Issue("gitops.url", "invalid_value", "Put credentials in username/token, not the URL")
         )
-    if ".." in str(git.get("path") or "").split("/"):
-        issues.append(Issue("gitops.path", "invalid_value", "The path may not climb out with .."))
-    branch = str(git.get("branch") or "main")
-    if _BAD_BRANCH.search(branch):
-        issues.append(Issue("gitops.branch", "invalid_value", f"'{branch}' is no Git branch name"))
+    path_problem = targets.folder_problem(str(git.get("path") or ""))
+    if path_problem:
+        issues.append(Issue("gitops.path", "invalid_value", f"The path {path_problem}"))
+    branch = targets.normalise_branch(str(git.get("branch") or "main"))
+    branch_problem = targets.branch_problem(branch)
+    if branch_problem:
+        issues.append(
+            Issue(
+                "gitops.branch",
+                "invalid_value",
+                f"'{branch}' is no branch name: it {branch_problem}",
+            )
+        )
     return issues
 
 

@@ -50,6 +50,9 @@ class DraftService:
         require(principal, Role.EDITOR)
         now = self._clock.now()
         with self._store.unit_of_work(write=True) as uow:
+            if source is not None and not isinstance(source, dict):
+                issue = Issue("", "wrong_type", "A profile document is a mapping")
+                raise InvalidInput("The document is not a profile", issues=[issue])
             if source is not None:
                 metadata, spec, base = _split(source), _spec_of(source), None
             elif profile_id is not None:
@@ -67,7 +70,7 @@ class DraftService:
                 id=0,
                 org_id=principal.org_id,
                 name=_name_of(metadata),
-                profile_id=profile_id,
+                profile_id=profile_id if base is not None else None,
                 base_version=base,
                 metadata=metadata,
                 spec=spec,
@@ -123,7 +126,10 @@ class DraftService:
     ) -> tuple[Profile, ProfileVersion]:
         """Publish the draft as the next version of its profile and delete the draft."""
         require(principal, Role.EDITOR)
-        draft = self.get(principal, draft_id)
+        with self._store.unit_of_work() as uow:
+            draft = uow.drafts.get(principal.org_id, draft_id)
+            if draft is None:
+                raise publishing.already_published(uow, principal.org_id, draft_id)
         doc = document_of(draft)
         report, lock = self._checker.check(principal.org_id, doc)
         publishing.raise_if_invalid(report)
@@ -134,7 +140,7 @@ class DraftService:
             now=self._clock.now(),
             profile_id=draft.profile_id,
             overrides=overrides,
-            draft_id=draft.id,
+            draft=(draft.id, draft.version),
             lock=lock,
         )
 
@@ -173,8 +179,10 @@ def _without_version(metadata: dict[str, Any]) -> dict[str, Any]:
 
 def _seed(
     uow: UnitOfWork, principal: Principal, profile_id: int, from_version: int | None
-) -> tuple[dict[str, Any], dict[str, Any], int]:
-    profile = uow.profiles.get(principal.org_id, profile_id)
+) -> tuple[dict[str, Any], dict[str, Any], int | None]:
+    """Metadata, spec and base version of a draft started from a version. Another org's
+    public profile can be copied (a read) but not published to: its copy has no base."""
+    profile = uow.profiles.get(principal.org_id, profile_id, include_public=True)
     if profile is None:
         raise NotFound(f"Profile {profile_id} does not exist")
     number = from_version or profile.latest_version
@@ -187,4 +195,5 @@ def _seed(
         for k, v in exported["metadata"].items()
         if k not in (*_VERSION_KEYS, "channel", "changelog")
     }
-    return metadata, dict(version.spec), number
+    own = profile.org_id == principal.org_id
+    return metadata, dict(version.spec), number if own else None

@@ -11,7 +11,7 @@ from lamina.domain import selectors
 from lamina.domain.errors import Conflict, LaminaError, NotFound
 from lamina.domain.models import Principal, Role
 from lamina.ports import Store
-from lamina.services.access import require
+from lamina.services.access import own_profile, require
 from lamina.services.stacks import StackService
 
 
@@ -102,10 +102,10 @@ class FleetService:
 
     def _check_version(self, principal: Principal, profile_id: int, version: int) -> None:
         with self._store.unit_of_work() as uow:
-            profile = uow.profiles.get(principal.org_id, profile_id)
-            found = uow.versions.get(profile_id, version) if profile else None
+            own_profile(uow, principal, profile_id)
+            found = uow.versions.get(profile_id, version)
             deprecation = uow.stacks.deprecations(profile_id).get(version) if found else None
-        if profile is None or found is None:
+        if found is None:
             raise NotFound(f"Profile {profile_id} has no version {version}")
         if deprecation is not None:
             raise Conflict(f"Version {version} is deprecated: {deprecation['reason']}")

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lamina.domain import document, effective, expansion, validation, values
+from lamina.domain import document, effective, expansion, params, validation, values
 from lamina.domain.errors import InvalidInput, Issue, NotFound
 from lamina.domain.models import Principal
 from lamina.ports import Store
@@ -63,13 +63,20 @@ class Previews:
         supplied: Mapping[str, Any],
         cluster: ClusterFacts,
         overrides: Mapping[str, Any],
+        secrets_allowed: bool = True,
     ) -> EffectiveValues:
-        """A chart layer's complete values and which level set each key it changes."""
+        """A chart layer's complete values and which level set each key it changes.
+
+        With `secrets_allowed=False` (values that came in a URL), supplying a secret parameter
+        is refused: URLs end up in logs and browser histories.
+        """
         if draft_id is not None:
             inputs = self._draft_inputs(principal, draft_id)
         else:
             assert version is not None
             inputs = self._version_inputs(principal, *version)
+        if not secrets_allowed:
+            _refuse_secrets(inputs.parameters(), supplied)
         nested_specs = {ref: v.spec for ref, v in inputs.nested.items()}
         flat = {f.name: f for f in expansion.expand(inputs.spec, nested_specs)}
         target = flat.get(layer)
@@ -110,3 +117,15 @@ class Previews:
             if profile is None or found is None:
                 raise NotFound(f"Profile {profile_id} has no version {number}")
             return self._render.gather(uow, profile.org_id, found.spec, found.lock)
+
+
+def _refuse_secrets(declared: list[params.Parameter], supplied: Mapping[str, Any]) -> None:
+    secret = sorted(p.name for p in declared if p.type == "secret" and p.name in supplied)
+    if secret:
+        message = (
+            "is a secret parameter: send it in the body of a POST to this endpoint, never in a URL"
+        )
+        raise InvalidInput(
+            "Secret parameters cannot be sent in a URL",
+            issues=[Issue("param", "secret_in_url", f"{name!r} {message}") for name in secret],
+        )

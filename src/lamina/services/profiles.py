@@ -92,7 +92,12 @@ class ProfileService:
                     Issue(k, "unknown_field", f"'{k}' cannot be changed here") for k in unknown
                 ],
             )
-        issues = _check_profile_fields(changes)
+        issues = [
+            Issue(k, "missing_field", f"'{k}' cannot be null")
+            for k, v in changes.items()
+            if v is None
+        ]
+        issues = issues or _check_profile_fields(changes)
         if issues:
             raise InvalidInput("The profile fields are invalid", issues=issues)
         with self._store.unit_of_work(write=True) as uow:

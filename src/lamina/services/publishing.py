@@ -7,9 +7,17 @@ from datetime import datetime
 from typing import Any
 
 from lamina.domain import document, layering, validation
-from lamina.domain.errors import DuplicateKey, InvalidInput, NotFound
+from lamina.domain.errors import (
+    Conflict,
+    DuplicateKey,
+    InvalidInput,
+    LaminaError,
+    NotFound,
+    StaleWrite,
+)
 from lamina.domain.models import Principal, Profile, ProfileVersion
 from lamina.ports import Store, UnitOfWork
+from lamina.services import access
 
 # Bound on nested profile versions followed while validating, against pathological graphs.
 MAX_NESTED_VERSIONS = 500
@@ -53,28 +61,58 @@ def publish(
     now: datetime,
     profile_id: int | None = None,
     overrides: dict[str, Any] | None = None,
-    draft_id: int | None = None,
+    draft: tuple[int, int] | None = None,
     lock: dict[str, Any] | None = None,
 ) -> tuple[Profile, ProfileVersion]:
     """Validate `doc` and store it, with its `lock`, as the next version (creating the
     profile if needed).
 
-    `overrides` may set channel, changelog and visibility. When `draft_id` is given the draft
-    is deleted in the same transaction. Concurrent publishers get distinct numbers; a race to
+    `overrides` may set channel, changelog and visibility. `draft` is (id, edit counter) of
+    the draft `doc` came from: it is consumed first, in the same transaction, so one draft
+    publishes exactly once (a concurrent publish, or an edit since `doc` was read, gets
+    Conflict). Concurrent publishers of other documents get distinct numbers; a race to
     create the same new profile is retried.
     """
     for attempt in range(PUBLISH_ATTEMPTS):
         try:
             with store.unit_of_work(write=True) as uow:
+                if draft is not None:
+                    _consume_draft(uow, principal.org_id, *draft)
                 raise_if_invalid(validate(uow, principal.org_id, doc))
-                result = _store_version(uow, principal, doc, now, profile_id, overrides or {}, lock)
-                if draft_id is not None:
-                    uow.drafts.delete(principal.org_id, draft_id)
-                return result
+                return _store_version(
+                    uow,
+                    principal,
+                    doc,
+                    now,
+                    profile_id,
+                    overrides or {},
+                    lock,
+                    draft[0] if draft else None,
+                )
         except DuplicateKey:
             if attempt == PUBLISH_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def _consume_draft(uow: UnitOfWork, org_id: int, draft_id: int, edit: int) -> None:
+    # Deleting first takes the row (PostgreSQL) or the database (SQLite) lock, so of several
+    # concurrent publishes of one draft exactly one finds it still there.
+    if uow.drafts.delete(org_id, draft_id, expected_version=edit):
+        return
+    if uow.drafts.get(org_id, draft_id) is None:
+        raise already_published(uow, org_id, draft_id)
+    raise StaleWrite(f"Draft {draft_id} changed while it was being published; publish again")
+
+
+def already_published(uow: UnitOfWork, org_id: int, draft_id: int) -> LaminaError:
+    """Conflict naming the version a draft became, or NotFound when it never existed."""
+    published = uow.versions.published_draft(org_id, draft_id)
+    if published is None:
+        return NotFound(f"Draft {draft_id} does not exist")
+    return Conflict(
+        f"Draft {draft_id} was already published as version {published[1]} of '{published[0]}'"
+    )
 
 
 def _store_version(
@@ -85,6 +123,7 @@ def _store_version(
     profile_id: int | None,
     overrides: dict[str, Any],
     lock: dict[str, Any] | None,
+    draft_id: int | None,
 ) -> tuple[Profile, ProfileVersion]:
     metadata, spec = doc["metadata"], doc["spec"]
     fields = document.profile_fields(metadata)
@@ -102,6 +141,7 @@ def _store_version(
         metadata=metadata,
         created_at=now,
         lock=lock,
+        draft_id=draft_id,
     )
     uow.versions.add(version)
     fields.update(type=spec["type"], latest_version=number)
@@ -120,8 +160,7 @@ def _target_profile(
     profile_id: int | None,
 ) -> Profile:
     if profile_id is not None:
-        if uow.profiles.get(principal.org_id, profile_id) is None:
-            raise NotFound(f"Profile {profile_id} does not exist")
+        access.own_profile(uow, principal, profile_id)
         return uow.profiles.lock(profile_id)
     existing = uow.profiles.get_by_name(principal.org_id, fields["name"], for_update=True)
     if existing is not None:

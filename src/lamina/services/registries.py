@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from lamina.domain import semver
@@ -22,6 +21,7 @@ from lamina.domain.models import (
 from lamina.ports import Cipher, Clock, Store
 from lamina.services.access import require
 from lamina.services.charts import ChartLibrary, ResolvedChart
+from lamina.services.targets import TargetPolicy
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _SCHEMES = {RegistryKind.HELM: ("https://", "http://"), RegistryKind.OCI: ("oci://",)}
@@ -42,13 +42,13 @@ class RegistryService:
         clock: Clock,
         cipher: Cipher,
         charts: ChartLibrary,
-        local_roots: tuple[Path, ...],
+        policy: TargetPolicy,
     ) -> None:
         self._store = store
         self._clock = clock
         self._cipher = cipher
         self._charts = charts
-        self._local_roots = tuple(root.resolve() for root in local_roots)
+        self._policy = policy
 
     def list_registries(self, principal: Principal, *, page: int, page_size: int) -> Page[Registry]:
         with self._store.unit_of_work() as uow:
@@ -66,8 +66,8 @@ class RegistryService:
         charts: tuple[str, ...] = (),
     ) -> Registry:
         """Register a pack source; credentials are sealed before they are stored."""
-        require(principal, Role.EDITOR)
-        self._check(name, kind, url, charts)
+        require(principal, Role.ADMIN)
+        self._check(principal.org_slug, name, kind, url, charts)
         registry = Registry(
             id=0,
             org_id=principal.org_id,
@@ -89,7 +89,9 @@ class RegistryService:
                 )
             return uow.registries.create(registry)
 
-    def _check(self, name: str, kind: RegistryKind, url: str, charts: tuple[str, ...]) -> None:
+    def _check(
+        self, org_slug: str, name: str, kind: RegistryKind, url: str, charts: tuple[str, ...]
+    ) -> None:
         issues: list[Issue] = []
         if not _NAME.match(name):
             issues.append(Issue("name", "invalid_name", "A registry name is a DNS-1123 label"))
@@ -98,6 +100,11 @@ class RegistryService:
             issues.append(
                 Issue("url", "invalid_value", f"A {kind.value} registry URL starts with {wanted}")
             )
+        else:
+            try:
+                self._policy.check_registry_url(org_slug, kind, url)
+            except InvalidInput as refused:
+                issues += refused.issues
         if kind is RegistryKind.OCI and not charts:
             issues.append(
                 Issue(
@@ -106,33 +113,21 @@ class RegistryService:
                     "Name the charts of an OCI registry (it cannot list them)",
                 )
             )
-        if kind is RegistryKind.LOCAL and not self._allowed_directory(url):
-            issues.append(
-                Issue(
-                    "url",
-                    "invalid_value",
-                    "Local registries must be directories under LAMINA_LOCAL_ROOTS",
-                )
-            )
         if issues:
             raise InvalidInput("The registry is invalid", issues=issues)
 
-    def _allowed_directory(self, url: str) -> bool:
-        path = Path(url).resolve()
-        inside = any(path == root or root in path.parents for root in self._local_roots)
-        return inside and path.is_dir()
-
     def delete(self, principal: Principal, registry_id: int) -> None:
-        require(principal, Role.EDITOR)
+        require(principal, Role.ADMIN)
         with self._store.unit_of_work(write=True) as uow:
             if not uow.registries.delete(principal.org_id, registry_id):
                 raise NotFound(f"Registry {registry_id} does not exist")
 
     def sync(self, principal: Principal, registry_id: int) -> tuple[Registry, int]:
         """Read the registry's index and make it the registry's packs; returns the count."""
-        require(principal, Role.EDITOR)
+        require(principal, Role.ADMIN)
         registry = self._get(principal, registry_id)
         now = self._clock.now()
+        self._policy.check_registry_url(principal.org_slug, registry.kind, registry.url)
         try:
             config = self._charts.config(registry)
             packs = self._charts.index(config)
@@ -222,6 +217,7 @@ class RegistryService:
         pack = next((p for p in found if p.version == version), None)
         if registry is None or pack is None:
             raise NotFound(f"No chart '{name}' version {version} in registry '{registry_name}'")
+        self._policy.check_registry_url(principal.org_slug, registry.kind, registry.url)
         resolved = ResolvedChart(registry_name, self._charts.config(registry), pack)
         chart, digest = self._charts.load(resolved)
         engine = self._charts.engine

@@ -3,6 +3,7 @@ then commit the rendered stack to the cluster's GitOps repository in one commit.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lamina.domain import effective, gitops, params, stackdiff, values
-from lamina.domain.errors import Conflict, InvalidInput, Issue, NotFound
+from lamina.domain.errors import Conflict, InvalidInput, Issue, LaminaError, NotFound
 from lamina.domain.models import (
     Cluster,
     GitMode,
@@ -21,12 +22,12 @@ from lamina.domain.models import (
     ProfileVersion,
     Role,
     StackDraft,
-    StackRevision,
 )
 from lamina.domain.objects import identity
 from lamina.ports import Cipher, Clock, GitRepository, ManifestCodec, Store, UnitOfWork
 from lamina.services.access import require
 from lamina.services.clusters import ClusterService
+from lamina.services.commits import Committed, Committer, TargetCheck
 from lamina.services.render import ClusterFacts, Inputs, RenderService
 
 SECRET_FORMAT = "${{lamina_secret_{name}}}"
@@ -40,12 +41,6 @@ class DraftResult:
     warnings: list[Issue]
     addons_count: int
     manifests_count: int
-
-
-@dataclass(frozen=True)
-class Committed:
-    revision: int
-    commit_sha: str | None
 
 
 @dataclass(frozen=True)
@@ -74,6 +69,7 @@ class StackService:
         codec: ManifestCodec,
         git: GitRepository,
         clusters: ClusterService,
+        check_target: TargetCheck | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -85,6 +81,14 @@ class StackService:
         self._inputs: OrderedDict[tuple[int, int], Inputs] = OrderedDict()
         self._inputs_lock = threading.Lock()
         self.timings: dict[str, float] = {"render": 0.0, "git": 0.0, "database": 0.0}
+        self._committer = Committer(
+            store=store,
+            clock=clock,
+            git=git,
+            clusters=clusters,
+            timings=self.timings,
+            check_target=check_target,
+        )
 
     # -- drafts -------------------------------------------------------------------------
 
@@ -351,12 +355,13 @@ class StackService:
     def commit_or_discard(
         self, principal: Principal, cluster_id: int, draft_id: int, message: str | None = None
     ) -> Committed:
-        """Commit a draft nobody reviews (deploy, rollout); a failed commit discards it."""
+        """Commit a draft nobody reviews (deploy, rollout); a failed commit discards it
+        (unless the remote cannot tell yet whether it landed: then it stays to be settled)."""
         try:
             return self.commit(principal, cluster_id, draft_id, message)
         except Exception:
-            with self._store.unit_of_work(write=True) as uow:
-                uow.stacks.delete_draft(draft_id)
+            with contextlib.suppress(LaminaError):
+                self._committer.discard(principal, cluster_id, draft_id)
             raise
 
     def get_draft(self, principal: Principal, cluster_id: int, draft_id: int) -> StackDraft:
@@ -379,57 +384,19 @@ class StackService:
 
     def discard(self, principal: Principal, cluster_id: int, draft_id: int) -> None:
         require(principal, Role.EDITOR)
-        draft = self.get_draft(principal, cluster_id, draft_id)
-        with self._store.unit_of_work(write=True) as uow:
-            uow.stacks.delete_draft(draft.id)
+        self._committer.discard(principal, cluster_id, draft_id)
 
     def commit(
         self, principal: Principal, cluster_id: int, draft_id: int, message: str | None = None
     ) -> Committed:
-        """Write the draft's tree to Git in one commit, push, and record it; a push that fails
-        records nothing. A draft made against an older revision is refused (409)."""
+        """Write the draft's tree to Git in one commit, push, and record it exactly once (see
+        services.commits); a draft made against an older revision is refused (409)."""
         require(principal, Role.EDITOR)
-        draft = self.get_draft(principal, cluster_id, draft_id)
-        with self._store.unit_of_work(write=True) as uow:
-            cluster = uow.clusters.get(principal.org_id, cluster_id, for_update=True)
-            if cluster is None:
-                raise NotFound(f"Cluster {cluster_id} does not exist")
-            if cluster.revision != draft.base_revision:
-                raise Conflict(
-                    f"The stack moved to revision {cluster.revision} since this draft was made "
-                    f"against {draft.base_revision}; create the draft again"
-                )
-            text = (
-                message
-                or f"lamina: {draft.action} on {cluster.name} (revision {cluster.revision + 1})"
-            )
-            started = time.perf_counter()
-            sha = self._git.commit_tree(
-                url=cluster.gitops.url,
-                branch=cluster.gitops.branch,
-                username=cluster.gitops.username,
-                token=self._clusters.git_token(cluster),
-                directory=_directory(cluster),
-                files=draft.files,
-                message=text,
-            )
-            self.timings["git"] += time.perf_counter() - started
-            started = time.perf_counter()
-            sha = sha or cluster.commit_sha or ""
-            now = self._clock.now()
-            uow.clusters.record_commit(
-                cluster.id, expected_revision=cluster.revision, sha=sha, now=now
-            )
-            ids = uow.stacks.replace_instantiations(cluster.id, principal.org_id, draft.addons, now)
-            addons = [{**a, "instantiation_id": i} for a, i in zip(draft.addons, ids, strict=True)]
-            uow.stacks.add_revision(
-                StackRevision(
-                    cluster.id, cluster.revision + 1, sha, text, addons, draft.objects, now
-                )
-            )
-            uow.stacks.delete_draft(draft.id)
-        self.timings["database"] += time.perf_counter() - started
-        return Committed(revision=cluster.revision + 1, commit_sha=sha)
+        return self._committer.commit(principal, cluster_id, draft_id, message)
+
+    def reconcile_pending(self) -> int:
+        """Settle commits interrupted by a crash; how many were settled."""
+        return self._committer.reconcile_pending()
 
 
 def gitops_values(

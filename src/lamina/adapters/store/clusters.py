@@ -12,6 +12,7 @@ from lamina.adapters.store import tables as t
 from lamina.adapters.store.rows import aware
 from lamina.domain.models import (
     Cluster,
+    CommitIntent,
     GitMode,
     GitOps,
     Instantiation,
@@ -76,6 +77,11 @@ class SqlClusters:
             query = query.with_for_update()
         row = self._conn.execute(query).mappings().first()
         return _cluster(row) if row else None
+
+    def org_of(self, cluster_id: int) -> int | None:
+        c = t.clusters.c
+        found = self._conn.execute(sa.select(c.org_id).where(c.id == cluster_id)).scalar()
+        return int(found) if found is not None else None
 
     def get_by_name(self, org_id: int, name: str) -> Cluster | None:
         c = t.clusters.c
@@ -149,6 +155,18 @@ def _draft(row: RowMapping) -> StackDraft:
         files=dict(row["files"]),
         objects=dict(row["objects"]),
         warnings=list(row["warnings"]),
+        created_at=aware(row["created_at"]),
+    )
+
+
+def _intent(row: RowMapping) -> CommitIntent:
+    return CommitIntent(
+        cluster_id=row["cluster_id"],
+        draft_id=row["draft_id"],
+        marker=row["marker"],
+        base_revision=row["base_revision"],
+        parent_sha=row["parent_sha"],
+        message=row["message"],
         created_at=aware(row["created_at"]),
     )
 
@@ -246,8 +264,18 @@ class SqlStacks:
                 addons=revision.addons,
                 objects=revision.objects,
                 committed_at=revision.committed_at,
+                draft_id=revision.draft_id,
             )
         )
+
+    def committed_draft(self, cluster_id: int, draft_id: int) -> tuple[int, str] | None:
+        r = t.stack_revisions.c
+        row = self._conn.execute(
+            sa.select(r.revision, r.commit_sha).where(
+                r.cluster_id == cluster_id, r.draft_id == draft_id
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
 
     def last_revision(self, cluster_id: int) -> StackRevision | None:
         r = t.stack_revisions.c
@@ -311,6 +339,40 @@ class SqlStacks:
     def delete_draft(self, draft_id: int) -> bool:
         d = t.stack_drafts.c
         return bool(self._conn.execute(sa.delete(t.stack_drafts).where(d.id == draft_id)).rowcount)
+
+    def intent(self, cluster_id: int) -> CommitIntent | None:
+        row = (
+            self._conn.execute(
+                sa.select(t.commit_intents).where(t.commit_intents.c.cluster_id == cluster_id)
+            )
+            .mappings()
+            .first()
+        )
+        return _intent(row) if row else None
+
+    def pending_intents(self) -> list[CommitIntent]:
+        rows = self._conn.execute(sa.select(t.commit_intents)).mappings()
+        return [_intent(row) for row in rows]
+
+    def add_intent(self, intent: CommitIntent) -> None:
+        self._conn.execute(
+            sa.insert(t.commit_intents).values(
+                cluster_id=intent.cluster_id,
+                draft_id=intent.draft_id,
+                marker=intent.marker,
+                base_revision=intent.base_revision,
+                parent_sha=intent.parent_sha,
+                message=intent.message,
+                created_at=intent.created_at,
+            )
+        )
+
+    def drop_intent(self, cluster_id: int, marker: str) -> bool:
+        c = t.commit_intents.c
+        result = self._conn.execute(
+            sa.delete(t.commit_intents).where(c.cluster_id == cluster_id, c.marker == marker)
+        )
+        return bool(result.rowcount)
 
     def deprecations(self, profile_id: int) -> dict[int, dict[str, str]]:
         d = t.version_deprecations.c

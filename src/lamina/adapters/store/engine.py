@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,9 @@ from alembic.config import Config
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
+from lamina.adapters.store.locks import NamedLocks
 from lamina.adapters.store.repositories import SqlUnitOfWork
-from lamina.domain.errors import DuplicateKey, ImmutableVersion
+from lamina.domain.errors import DuplicateKey, ImmutableVersion, StoreUnavailable
 
 _HERE = Path(__file__).parent
 WRITE_OPTION = "lamina_write"
@@ -53,13 +54,66 @@ def _engine_for(url: str, schema: str | None) -> Engine:
     return sa.create_engine(sa_url, connect_args=connect_args, pool_size=10, pool_pre_ping=True)
 
 
-def _translate(error: exc.DBAPIError) -> Exception:
+# SQLite's words for a database file it can no longer use.
+_SQLITE_GONE = (
+    "attempt to write a readonly database",
+    "unable to open database file",
+    "disk i/o error",
+    "database disk image is malformed",
+    "file is not a database",
+    "no such table",
+)
+
+
+def _translate(error: exc.DBAPIError, dialect: str) -> Exception:
     text = str(error.orig)
     if "profile versions are immutable" in text:
         return ImmutableVersion("Published versions are immutable; publish a new version instead")
     if isinstance(error, exc.IntegrityError):
         return DuplicateKey("The change conflicts with stored data (a name or number is taken)")
+    if dialect == "sqlite" and any(words in text.lower() for words in _SQLITE_GONE):
+        return StoreUnavailable(f"The database cannot be used: {text}; nothing was recorded")
+    if dialect == "postgresql" and isinstance(error, exc.OperationalError):
+        first_line = text.strip().splitlines()[0] if text.strip() else "connection failed"
+        return StoreUnavailable(f"The database is unreachable: {first_line}")
     return error
+
+
+class _FileIdentity:
+    """The SQLite file this store opened, so that a file deleted or replaced under the running
+    process is noticed instead of writes going to an unlinked inode (lost at restart)."""
+
+    def __init__(self, url: sa.URL) -> None:
+        database = url.database or ""
+        in_memory = url.get_backend_name() != "sqlite" or database in ("", ":memory:")
+        self.path = None if in_memory or database.startswith("file:") else Path(database)
+        self._seen: tuple[int, int] | None = None
+
+    def check(self) -> None:
+        """StoreUnavailable when the file is gone or is not the one first opened."""
+        if self.path is None:
+            return
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            if self._seen is None:
+                return  # not created yet: the first connection creates it
+            raise StoreUnavailable(
+                f"The database file {self.path} was deleted while the server runs; "
+                "restore it and restart Lamina"
+            ) from None
+        except OSError as error:
+            raise StoreUnavailable(
+                f"The database file {self.path} cannot be read: {error}"
+            ) from error
+        current = (stat.st_dev, stat.st_ino)
+        if self._seen is None:
+            self._seen = current
+        elif current != self._seen:
+            raise StoreUnavailable(
+                f"The database file {self.path} was replaced while the server runs; "
+                "restart Lamina to use the new file"
+            )
 
 
 class SqlStore:
@@ -68,7 +122,9 @@ class SqlStore:
     def __init__(self, url: str, *, schema: str | None = None) -> None:
         self.url = url
         self.engine = _engine_for(url, schema)
+        self._file = _FileIdentity(sa.make_url(url))
         self._writer = self.engine.execution_options(**{WRITE_OPTION: True})
+        self._locks = NamedLocks(self.engine, scope=schema or "")
 
     @property
     def dialect(self) -> str:
@@ -77,14 +133,25 @@ class SqlStore:
     @contextmanager
     def unit_of_work(self, *, write: bool = False) -> Iterator[SqlUnitOfWork]:
         engine = self._writer if write else self.engine
+        self._file.check()
         try:
             with engine.begin() as conn:
                 yield SqlUnitOfWork(conn)
         except exc.DBAPIError as error:
-            translated = _translate(error)
+            translated = _translate(error, self.dialect)
             if translated is error:
                 raise
             raise translated from error
+
+    def cluster_lock(self, cluster_id: int, *, what: str) -> AbstractContextManager[None]:
+        """Held (outside any transaction) while one cluster's commit is pushed and recorded;
+        across threads and processes. Conflict naming `what` after a long wait."""
+        return self._locks.hold("cluster", cluster_id, what=what)
+
+    def check(self) -> None:
+        """StoreUnavailable unless the database is there, the same one, and answers."""
+        with self.unit_of_work() as uow:
+            uow.orgs.get_by_slug("")
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration."""
@@ -93,6 +160,7 @@ class SqlStore:
         with self._writer.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+        self._file.check()
 
     def dispose(self) -> None:
         self.engine.dispose()

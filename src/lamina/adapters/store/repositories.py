@@ -9,20 +9,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from lamina.adapters.store import tables as t
+from lamina.adapters.store.audit import SqlAudit
 from lamina.adapters.store.clusters import SqlClusters, SqlStacks
 from lamina.adapters.store.registries import SqlRegistries
 from lamina.adapters.store.rows import aware
+from lamina.adapters.store.tokens import SqlTokens
 from lamina.domain.errors import StaleWrite
 from lamina.domain.models import (
     Draft,
     Org,
     Page,
-    Principal,
     Profile,
     ProfileQuery,
     ProfileType,
     ProfileVersion,
-    Role,
     VersionSummary,
     Visibility,
 )
@@ -42,33 +42,6 @@ class SqlOrgs:
             sa.insert(t.orgs).values(slug=slug, name=name, created_at=now).returning(t.orgs.c.id)
         ).scalar_one()
         return Org(id=org_id, slug=slug, name=name)
-
-
-class SqlTokens:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def create(self, *, org_id: int, role: Role, token_hash: str, label: str) -> None:
-        self._conn.execute(
-            sa.insert(t.api_tokens).values(
-                org_id=org_id,
-                role=role.value,
-                token_hash=token_hash,
-                label=label,
-                created_at=datetime.now(UTC),
-            )
-        )
-
-    def find(self, token_hash: str) -> Principal | None:
-        query = (
-            sa.select(t.api_tokens.c.org_id, t.api_tokens.c.role, t.orgs.c.slug)
-            .join(t.orgs, t.orgs.c.id == t.api_tokens.c.org_id)
-            .where(t.api_tokens.c.token_hash == token_hash)
-        )
-        row = self._conn.execute(query).mappings().first()
-        if row is None:
-            return None
-        return Principal(org_id=row["org_id"], org_slug=row["slug"], role=Role(row["role"]))
 
 
 def _profile(row: RowMapping) -> Profile:
@@ -272,8 +245,18 @@ class SqlVersions:
                 metadata=version.metadata,
                 lock=version.lock,
                 created_at=version.created_at,
+                draft_id=version.draft_id,
             )
         )
+
+    def published_draft(self, org_id: int, draft_id: int) -> tuple[str, int] | None:
+        v, p = t.profile_versions.c, t.profiles.c
+        row = self._conn.execute(
+            sa.select(p.name, v.version)
+            .join(t.profiles, p.id == v.profile_id)
+            .where(v.draft_id == draft_id, p.org_id == org_id)
+        ).first()
+        return (row[0], row[1]) if row else None
 
 
 def _draft(row: RowMapping) -> Draft:
@@ -370,9 +353,12 @@ class SqlDrafts:
             )
         return _draft(row)
 
-    def delete(self, org_id: int, draft_id: int) -> bool:
+    def delete(self, org_id: int, draft_id: int, *, expected_version: int | None = None) -> bool:
         d = t.drafts.c
-        result = self._conn.execute(sa.delete(t.drafts).where(d.id == draft_id, d.org_id == org_id))
+        where = [d.id == draft_id, d.org_id == org_id]
+        if expected_version is not None:
+            where.append(d.version == expected_version)
+        result = self._conn.execute(sa.delete(t.drafts).where(*where))
         return bool(result.rowcount)
 
 
@@ -380,6 +366,7 @@ class SqlUnitOfWork:
     def __init__(self, conn: Connection) -> None:
         self.orgs = SqlOrgs(conn)
         self.tokens = SqlTokens(conn)
+        self.audit = SqlAudit(conn)
         self.profiles = SqlProfiles(conn)
         self.versions = SqlVersions(conn)
         self.drafts = SqlDrafts(conn)

@@ -42,6 +42,26 @@ api_tokens = _table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("label", sa.String(200), nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=True),
+    sa.Column("revoked_at", Timestamp, nullable=True),
+    sa.Column("last_used_at", Timestamp, nullable=True),
+)
+
+# One row per write through the API; never bodies or query strings (secrets live there).
+audit_events = _table(
+    "audit_events",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("token_id", sa.Integer, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("route", sa.String(500), nullable=False),
+    sa.Column("target", sa.JSON, nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("result", sa.String(16), nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Index(None, "org_id", "id"),
 )
 
 profiles = _table(
@@ -82,6 +102,7 @@ profile_versions = _table(
     sa.Column("metadata", sa.JSON, nullable=False),
     sa.Column("lock", sa.JSON, nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("draft_id", sa.Integer, nullable=True),
     sa.UniqueConstraint("profile_id", "version"),
 )
 
@@ -193,7 +214,20 @@ stack_revisions = _table(
     sa.Column("addons", sa.JSON, nullable=False),
     sa.Column("objects", sa.JSON, nullable=False),
     sa.Column("committed_at", Timestamp, nullable=False),
+    sa.Column("draft_id", sa.Integer, nullable=True),
     sa.UniqueConstraint("cluster_id", "revision"),
+)
+
+commit_intents = sa.Table(
+    "commit_intents",
+    metadata,
+    sa.Column("cluster_id", sa.ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("draft_id", sa.Integer, nullable=False),
+    sa.Column("marker", sa.String(64), nullable=False),
+    sa.Column("base_revision", sa.Integer, nullable=False),
+    sa.Column("parent_sha", sa.String(64), nullable=True),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
 )
 
 version_deprecations = sa.Table(

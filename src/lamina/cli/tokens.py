@@ -1,0 +1,69 @@
+"""`lamina token list|revoke`: the org's API tokens over the API (admins only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from lamina.cli import output
+from lamina.cli.common import (
+    DEFAULT_SERVER,
+    TOKENS,
+    OutputOption,
+    PageOption,
+    PageSizeOption,
+    ServerOption,
+    TokenOption,
+    YesOption,
+    connect,
+    delete_after_asking,
+)
+from lamina.cli.output import OutputFormat
+
+
+def list_tokens(
+    page: PageOption = 1,
+    page_size: PageSizeOption = 50,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    fmt: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """List the org's API tokens, revoked and expired ones too (never the tokens themselves)."""
+    with connect(server, token) as api:
+        data = api.get(TOKENS, {"page": page, "page_size": page_size})
+    output.emit(data, fmt, _render_list)
+
+
+def _render_list(data: dict[str, Any]) -> None:
+    columns = ("ID", "LABEL", "ROLE", "CREATED", "EXPIRES", "LAST USED", "REVOKED")
+    rows = [
+        (
+            t["id"],
+            t["label"],
+            t["role"],
+            t["created_at"],
+            t["expires_at"] or "never",
+            t["last_used_at"],
+            t["revoked_at"] if t["revoked"] else False,
+        )
+        for t in data["result"]
+    ]
+    output.show(output.table(columns, rows, wrap=("LABEL",)), output.page_footer(data))
+
+
+def revoke_token(
+    token_id: Annotated[int, typer.Argument(help="Numeric ID of the token (see `token list`).")],
+    yes: YesOption = False,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+) -> None:
+    """Revoke an API token of the org: its next request is refused (asks first unless --yes)."""
+    delete_after_asking(
+        server=server,
+        token=token,
+        path=f"{TOKENS}/{token_id}",
+        question=f"Revoke token {token_id}?",
+        yes=yes,
+        done=f"revoked token {token_id}",
+    )

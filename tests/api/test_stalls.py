@@ -1,0 +1,114 @@
+"""Heavy requests never stall the server: while one parses, validates or matches, the
+health endpoint keeps answering, and the heavy request gets its proper 413/422."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from lamina.adapters import yamlio
+from lamina.domain import document
+from tests.api.test_journey import PROFILES
+from tests.documents import numbered
+
+HEALTH = "/api/v1/health"
+# Generous: this asserts that the event loop is free, not that the machine is fast.
+HEALTH_BOUND = 0.5
+YAML = {"Content-Type": "application/yaml"}
+
+
+def while_healthy(server_url: str, heavy: Callable[[], httpx.Response]) -> httpx.Response:
+    """Run `heavy` in a thread while polling health; assert every health answer was prompt."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        outcome["response"] = heavy()
+
+    worker = threading.Thread(target=run)
+    latencies: list[float] = []
+    with httpx.Client(base_url=server_url, timeout=30) as probe:
+        probe.get(HEALTH)  # connect before the heavy request starts
+        worker.start()
+        while worker.is_alive():
+            started = time.monotonic()
+            assert probe.get(HEALTH).status_code == 200
+            latencies.append(time.monotonic() - started)
+            time.sleep(0.02)
+    worker.join()
+    assert latencies, "the heavy request finished before health was asked once"
+    assert max(latencies) < HEALTH_BOUND, f"health took {max(latencies):.2f}s"
+    response: httpx.Response = outcome["response"]
+    return response
+
+
+def post_import(client: httpx.Client, text: str) -> Callable[[], httpx.Response]:
+    return lambda: client.post(f"{PROFILES}/import", content=text, headers=YAML, timeout=120)
+
+
+def many_parameters(count: int) -> dict[str, Any]:
+    doc = numbered("wide")
+    doc["spec"]["parameters"] = [
+        {"name": f"p{i}", "type": "string", "default": "x", "pattern": "^x+$"} for i in range(count)
+    ]
+    return doc
+
+
+def test_a_twenty_thousand_parameter_document(client: httpx.Client, server_url: str) -> None:
+    text = yamlio.dump(many_parameters(20_000))
+    answer = while_healthy(server_url, post_import(client, text))
+    assert answer.status_code == 413, answer.text
+    [issue] = answer.json()["errors"]
+    assert issue["path"] == "spec.parameters" and issue["code"] == "too_many"
+    assert str(document.MAX_PARAMETERS) in issue["message"]
+
+
+def test_a_three_thousand_layer_document(client: httpx.Client, server_url: str) -> None:
+    text = yamlio.dump(numbered("tall", layers=3_000))
+    answer = while_healthy(server_url, post_import(client, text))
+    assert answer.status_code == 413, answer.text
+    [issue] = answer.json()["errors"]
+    assert issue["path"] == "spec.layers" and str(document.MAX_LAYERS) in issue["message"]
+
+
+def test_a_large_valid_import_runs_off_the_event_loop(
+    client: httpx.Client, server_url: str
+) -> None:
+    doc = numbered("large", layers=document.MAX_LAYERS)
+    answer = while_healthy(server_url, post_import(client, yamlio.dump(doc)))
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_billion_laughs_document(client: httpx.Client, server_url: str) -> None:
+    text = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
+    previous = "a"
+    for name in "bcdefghi":
+        text += f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]\n"
+        previous = name
+    started = time.monotonic()
+    answer = while_healthy(server_url, post_import(client, text))
+    assert time.monotonic() - started < 5
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["code"] == "too_large"
+
+
+@pytest.mark.parametrize("value", ["a" * 10_000 + "!", "a" * 40 + "!"])
+def test_a_catastrophic_pattern_at_render(
+    client: httpx.Client, server_url: str, value: str
+) -> None:
+    doc = numbered("regex")
+    doc["spec"]["parameters"] = [{"name": "zone", "type": "string", "pattern": "^(a+)+$"}]
+    created = client.post(f"{PROFILES}/import", content=yamlio.dump(doc), headers=YAML)
+    assert created.status_code == 201, created.text
+    profile_id = created.json()["profile"]["id"]
+    url = f"{PROFILES}/{profile_id}/versions/1/render"
+    body = {"parameters": [{"name": "zone", "value": value}]}
+    answer = while_healthy(server_url, lambda: client.post(url, json=body))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["code"] == "pattern_mismatch"
+    fits = client.post(url, json={"parameters": [{"name": "zone", "value": "a" * 10_000}]})
+    assert fits.status_code == 200, fits.text
