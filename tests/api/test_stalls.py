@@ -3,6 +3,7 @@ health endpoint keeps answering, and the heavy request gets its proper 413/422."
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -112,3 +113,27 @@ def test_a_catastrophic_pattern_at_render(
     assert answer.json()["errors"][0]["code"] == "pattern_mismatch"
     fits = client.post(url, json={"parameters": [{"name": "zone", "value": "a" * 10_000}]})
     assert fits.status_code == 200, fits.text
+
+
+def test_a_multi_megabyte_json_draft_is_decoded_off_the_event_loop(
+    client: httpx.Client, server_url: str
+) -> None:
+    draft = client.post(f"{PROFILES}/drafts", json={"name": "bulky"}).json()
+    # Many small nested values (the costly kind to decode and validate), within the limits.
+    doc = numbered("bulky", layers=400)
+    for layer in doc["spec"]["layers"]:
+        rows = [{"a": i, "b": [1, 2], "c": {"d": True}} for i in range(170)]
+        layer["manifests"][0]["spec"] = {"items": rows}
+    body = {
+        "spec": {k: v for k, v in doc["spec"].items() if k != "parameters"},
+        "parameters": doc["spec"]["parameters"],
+        "metadata": doc["metadata"],
+        "version": draft["version"],
+    }
+    assert len(json.dumps(body)) > 2_500_000
+    url = f"{PROFILES}/drafts/{draft['id']}"
+    answer = while_healthy(server_url, lambda: client.post(url, json=body, timeout=120))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["version"] == draft["version"] + 1
+    small = client.post(f"{PROFILES}/drafts", json={"name": "small"})
+    assert small.status_code == 201, small.text

@@ -26,6 +26,7 @@ from lamina.api import (
 from lamina.api.audit import AuditTrail
 from lamina.api.deps import PrincipalDep, ServicesDep
 from lamina.api.limits import BodyLimit
+from lamina.api.offloop import OffLoop
 from lamina.config import Services
 
 OPENAPI_URL = "/api/v1/openapi.json"
@@ -55,6 +56,7 @@ def create_app(wired: Services) -> FastAPI:
     app.include_router(routes_audit.router)
     _install_meta(app)
     problems.document(app)
+    app.add_middleware(OffLoop)
     app.add_middleware(BodyLimit, max_bytes=wired.settings.max_body_bytes)
     # Around the body limit, so the audit sees the final status, a refused body's 413 too.
     app.add_middleware(AuditTrail, store=wired.store)
