@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import fleet, profiles, render
+from bench import fleet, profiles, render, storage
 
-BENCHMARKS = {"profiles": profiles.main, "render": render.main, "fleet": fleet.main}
+BENCHMARKS = {
+    "profiles": profiles.main,
+    "render": render.main,
+    "fleet": fleet.main,
+    "storage": storage.main,
+}
 
 
 def main(argv: list[str]) -> int:

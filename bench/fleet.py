@@ -10,12 +10,14 @@ Targets (issue: clusters and GitOps delivery):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import tempfile
 import time
 import uuid
 import warnings
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,19 +63,32 @@ def _services(tmp: Path, url: str | None = None, schema: str | None = None) -> S
         schema=schema,
         demo=False,
         data_dir=tmp / "data",
+        allow_local_targets=True,
+        local_roots=(tmp,),
     )
     return build_services(settings)
 
 
-def report_delivery(tmp: Path) -> None:
+@contextlib.contextmanager
+def bench_org(tmp: Path, doc: Any) -> Iterator[tuple[Services, Any, Any, BareRepo]]:
+    """A served chart repository, an SQLite store with an admin of org `bench`, the profile
+    `doc()` makes (once the repository's URL is known), and an empty Git remote:
+    (services, admin, profile, remote)."""
     archives = package_test_charts(tmp / "archives")
     with ChartRepoServer(archives.values()) as repo:
         documents.CHART_REPO = repo.url
         wired = _services(tmp)
         token = auth.create_token(wired.store, org_slug="bench", role=Role.ADMIN)
         who = auth.authenticate(wired.store, token)
-        profile, _ = wired.profiles.import_document(who, documents.web_platform())
-        git = BareRepo(tmp / "fleet.git")
+        profile, _ = wired.profiles.import_document(who, doc())
+        try:
+            yield wired, who, profile, BareRepo(tmp / "fleet.git")
+        finally:
+            wired.store.dispose()
+
+
+def report_delivery(tmp: Path) -> None:
+    with bench_org(tmp, documents.web_platform) as (wired, who, profile, git):
         costs: list[float] = []
         renders: list[float] = []
         started = time.perf_counter()
@@ -123,7 +138,6 @@ def report_delivery(tmp: Path) -> None:
             f"first 10 {first_r * 1000:.2f} ms, "
             f"last 10 {last_r * 1000:.2f} ms (Git grows with the clusters sharing one repository)"
         )
-        wired.store.dispose()
 
 
 def report_tracking(label: str, url: str | None, tmp: Path) -> None:

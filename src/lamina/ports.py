@@ -137,6 +137,15 @@ class UnitOfWork(Protocol):
     def clusters(self) -> ClusterRepository: ...
     @property
     def stacks(self) -> StackRepository: ...
+    @property
+    def renders(self) -> RenderRepository: ...
+
+
+class RenderRepository(Protocol):
+    """Rendered output kept by the digest of its inputs, so it never changes."""
+
+    def get(self, key: str) -> dict[str, str] | None: ...
+    def put(self, key: str, files: dict[str, str], *, at: datetime) -> None: ...
 
 
 class Store(Protocol):
@@ -220,6 +229,17 @@ class ObjectValidator(Protocol):
         """(problems, known): schema problems of one object; known=False for unknown kinds."""
         ...
 
+    def validate_custom(self, obj: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+        """Problems of one custom resource against its CRD's `openAPIV3Schema`."""
+        ...
+
+
+class ScopeLookup(Protocol):
+    def namespaced(self, api_version: str, kind: str, *, kube_version: str) -> bool | None:
+        """Whether Kubernetes `kube_version` serves `kind` namespaced (True), cluster-scoped
+        (False), or does not serve it at all (None)."""
+        ...
+
 
 class RegistryRepository(Protocol):
     def page(self, org_id: int, *, page: int, page_size: int) -> Page[Registry]: ...
@@ -245,6 +265,20 @@ class Cipher(Protocol):
 
     def seal(self, plain: str) -> str: ...
     def open(self, sealed: str) -> str: ...
+    def digest(self, plain: str) -> str:
+        """A keyed digest of `plain` (hex): equal texts give equal digests, and without the
+        server's key it tells nothing about the text."""
+        ...
+
+
+class SecretEncryptor(Protocol):
+    """Encrypts Kubernetes manifests for a cluster (SOPS with age)."""
+
+    def encrypt(self, manifest: str, *, recipient: str) -> str:
+        """`manifest` (one YAML document) with only its `data` and `stringData` values
+        encrypted for the age public key `recipient`. ToolMissing when the encryption program
+        is not installed, LaminaError when it fails."""
+        ...
 
 
 class ManifestCodec(Protocol):

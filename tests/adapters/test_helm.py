@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 import time
 from pathlib import Path
@@ -57,9 +58,11 @@ def render(
 
 
 def helm_template_text(rendered: dict[str, str]) -> str:
-    """The rendered files as `helm template` prints them: path order, `# Source:` headers."""
+    """The rendered files as `helm template` prints them, in path order: each document
+    (already framed `---\\n<document>\\n` as Helm frames it) headed by its source."""
     return "".join(
-        f"---\n# Source: {path}\n{text.strip()}\n" for path, text in sorted(rendered.items())
+        re.sub(r"(?m)^---\n", f"---\n# Source: {path}\n", text)
+        for path, text in sorted(rendered.items())
     )
 
 

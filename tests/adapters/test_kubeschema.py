@@ -199,3 +199,137 @@ def test_concurrent_first_use_gives_the_same_answers() -> None:
     assert not errors
     assert len(results) == 8
     assert all(answers == expected * 5 for answers in results)
+
+
+# --- scope ---------------------------------------------------------------------------------
+
+# Every resource kind of every shipped version that is namespaced (checked against the
+# Kubernetes API reference): a new kind in the schemas fails the test until it is classified
+# here or in kubeschema.CLUSTER_SCOPED.
+NAMESPACED = {
+    ("", "Binding"),
+    ("", "ConfigMap"),
+    ("", "Endpoints"),
+    ("", "Event"),
+    ("", "LimitRange"),
+    ("", "PersistentVolumeClaim"),
+    ("", "Pod"),
+    ("", "PodTemplate"),
+    ("", "ReplicationController"),
+    ("", "ResourceQuota"),
+    ("", "Secret"),
+    ("", "Service"),
+    ("", "ServiceAccount"),
+    ("", "Status"),
+    ("apps", "ControllerRevision"),
+    ("apps", "DaemonSet"),
+    ("apps", "Deployment"),
+    ("apps", "ReplicaSet"),
+    ("apps", "StatefulSet"),
+    ("authentication.k8s.io", "TokenRequest"),
+    ("authorization.k8s.io", "LocalSubjectAccessReview"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("autoscaling", "Scale"),
+    ("batch", "CronJob"),
+    ("batch", "Job"),
+    ("certificates.k8s.io", "PodCertificateRequest"),
+    ("coordination.k8s.io", "Lease"),
+    ("coordination.k8s.io", "LeaseCandidate"),
+    ("discovery.k8s.io", "EndpointSlice"),
+    ("events.k8s.io", "Event"),
+    ("lifecycle.k8s.io", "Eviction"),
+    ("lifecycle.k8s.io", "EvictionRequest"),
+    ("networking.k8s.io", "Ingress"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("policy", "Eviction"),
+    ("policy", "PodDisruptionBudget"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("resource.k8s.io", "PodScheduling"),
+    ("resource.k8s.io", "PodSchedulingContext"),
+    ("resource.k8s.io", "ResourceClaim"),
+    ("resource.k8s.io", "ResourceClaimParameters"),
+    ("resource.k8s.io", "ResourceClaimTemplate"),
+    ("resource.k8s.io", "ResourceClassParameters"),
+    ("resource.k8s.io", "ResourcePoolStatusRequest"),
+    ("resource.k8s.io", "Status"),
+    ("scheduling.k8s.io", "CompositePodGroup"),
+    ("scheduling.k8s.io", "PodGroup"),
+    ("scheduling.k8s.io", "Workload"),
+    ("storage.k8s.io", "CSIStorageCapacity"),
+}
+
+
+def shipped_resource_kinds() -> set[tuple[str, str]]:
+    """(group, kind) of every definition with a group-version-kind and metadata, Lists aside."""
+    found: set[tuple[str, str]] = set()
+    root = kubeschema._schema_root()
+    for folder in root.iterdir():
+        if not folder.name.endswith("-local-strict"):
+            continue
+        definitions = kubeschema._read_json(folder / "_definitions.json")["$defs"]
+        for name, schema in definitions.items():
+            if "metadata" in schema.get("properties", {}) and not name.endswith("List"):
+                gvks = schema.get("x-kubernetes-group-version-kind") or []
+                found |= {(gvk["group"], gvk["kind"]) for gvk in gvks}
+    return found
+
+
+def test_every_shipped_kind_is_classified() -> None:
+    shipped = shipped_resource_kinds()
+    assert shipped >= kubeschema.CLUSTER_SCOPED
+    assert shipped - kubeschema.CLUSTER_SCOPED == NAMESPACED
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "version", "namespaced"),
+    [
+        ("apps/v1", "Deployment", "1.31.0", True),
+        ("v1", "Namespace", "1.31.0", False),
+        ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "1.30.0", False),
+        ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "1.29.0", None),
+        ("gateway.networking.k8s.io/v1", "GatewayClass", "1.31.0", None),
+        ("networking.example.com/v1", "Ingress", "1.31.0", None),
+    ],
+)
+def test_namespaced_from_the_schemas(
+    validator: KubeSchemaValidator,
+    api_version: str,
+    kind: str,
+    version: str,
+    namespaced: bool | None,
+) -> None:
+    assert validator.namespaced(api_version, kind, kube_version=version) is namespaced
+
+
+WIDGET_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "spec": {
+            "type": "object",
+            "required": ["size"],
+            "properties": {
+                "size": {"type": "integer", "minimum": 1},
+                "colour": {"type": "string", "nullable": True},
+                "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            },
+        }
+    },
+}
+
+
+def test_custom_resources_validate_against_their_crd_schema(
+    validator: KubeSchemaValidator,
+) -> None:
+    good = {
+        **WIDGET,
+        "metadata": {"name": "w"},
+        "spec": {"size": 3, "colour": None, "extra": {"anything": [1]}},
+    }
+    assert validator.validate_custom(good, WIDGET_SCHEMA) == []
+    bad = {**WIDGET, "spec": {"size": 0, "shape": "round"}, "status": {}}
+    assert validator.validate_custom(bad, WIDGET_SCHEMA) == [
+        "spec.shape: unknown field",
+        "spec.size: 0 is less than the minimum of 1",
+        "status: unknown field",
+    ]

@@ -42,10 +42,6 @@ spec:
     - port: 80
 """
 
-needs_tool = pytest.mark.skipif(
-    kustomize.available() is None, reason="neither kustomize nor kubectl is installed"
-)
-
 
 def documents(stream: str) -> list[Any]:
     """The documents of a YAML stream, split on `---` lines."""
@@ -66,12 +62,23 @@ def build(files: dict[str, str]) -> dict[str, Any]:
     return by_kind(KustomizeBuilder().build(files))
 
 
-def fake_tool(directory: Path, name: str, script: str) -> Path:
+def fake_tool(
+    directory: Path, name: str, script: str, *, version: str = kustomize.KUSTOMIZE_VERSION
+) -> Path:
+    """An executable `name` running `script`, which answers `version` as kubectl or kustomize
+    with kustomize `version` does."""
     directory.mkdir(exist_ok=True)
+    report = version if name.startswith("kustomize") else f'{{"kustomizeVersion": "{version}"}}'
     tool = directory / name
-    tool.write_text("#!/bin/sh\n" + script)
+    tool.write_text(
+        f"#!/bin/sh\nif [ \"$1\" = version ]; then echo '{report}'; exit 0; fi\n" + script
+    )
     tool.chmod(tool.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return tool
+
+
+def builder_of(tool: Path, **options: Any) -> KustomizeBuilder:
+    return KustomizeBuilder(tool=str(tool), **options)
 
 
 def failure(files: dict[str, str], builder: KustomizeBuilder | None = None) -> tuple[str, str]:
@@ -82,7 +89,6 @@ def failure(files: dict[str, str], builder: KustomizeBuilder | None = None) -> t
     return issue.code, issue.message
 
 
-@needs_tool
 def test_resources_with_patch_files_and_inline_strategic_merge_patches() -> None:
     objects = build(
         {
@@ -116,7 +122,6 @@ def test_resources_with_patch_files_and_inline_strategic_merge_patches() -> None
     assert objects["Service"]["spec"]["type"] == "NodePort"
 
 
-@needs_tool
 def test_json_6902_patch_with_a_target() -> None:
     objects = build(
         {
@@ -132,7 +137,6 @@ def test_json_6902_patch_with_a_target() -> None:
     assert objects["Deployment"]["spec"]["replicas"] == 5
 
 
-@needs_tool
 def test_broken_kustomization_reports_the_tool_message_without_temporary_paths() -> None:
     code, message = failure({"kustomization.yaml": "resources: [missing.yaml]\n"})
     assert code == "kustomize_failed"
@@ -141,14 +145,12 @@ def test_broken_kustomization_reports_the_tool_message_without_temporary_paths()
     assert "command failed" not in message
 
 
-@needs_tool
 def test_invalid_yaml_in_the_kustomization() -> None:
     code, message = failure({"kustomization.yaml": "resources: [\n"})
     assert code == "kustomize_failed"
     assert "yaml" in message.lower()
 
 
-@needs_tool
 def test_remote_bases_fail_fast_without_network() -> None:
     started = time.monotonic()
     code, message = failure(
@@ -164,13 +166,52 @@ def test_remote_bases_fail_fast_without_network() -> None:
     assert time.monotonic() - started < 20
 
 
-def test_no_tool_on_the_search_path_is_tool_missing() -> None:
-    builder = KustomizeBuilder(search_path=[])
-    assert builder.available() is None
+def test_the_pinned_kubectl_is_installed_with_the_expected_kustomize() -> None:
+    builder = KustomizeBuilder()
+    assert builder.tool == kustomize.default_tool()
+    assert builder.check() == kustomize.KUSTOMIZE_VERSION
+    assert kustomize.tool_version(builder.tool) == kustomize.KUSTOMIZE_VERSION
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    assert f'"{kustomize.KUBECTL_PACKAGE}"' in pyproject
+
+
+def test_a_missing_tool_names_the_expected_version_and_how_to_install_it(tmp_path: Path) -> None:
+    builder = builder_of(tmp_path / "kubectl")
     with pytest.raises(ToolMissing) as caught:
         builder.build({"kustomization.yaml": "resources: []\n"})
-    assert caught.value.detail == kustomize.MISSING_MESSAGE
-    assert "install kustomize or kubectl" in caught.value.detail
+    assert caught.value.detail.startswith(
+        f"kustomize {kustomize.KUSTOMIZE_VERSION} is required but {tmp_path / 'kubectl'} is not"
+    )
+    assert f"pip install {kustomize.KUBECTL_PACKAGE}" in caught.value.detail
+    assert "LAMINA_KUSTOMIZE" in caught.value.detail
+
+
+@pytest.mark.parametrize("name", ["kubectl", "kustomize"])
+def test_a_tool_with_another_kustomize_version_is_refused(tmp_path: Path, name: str) -> None:
+    tool = fake_tool(tmp_path / "bin", name, "echo built\n", version="v5.5.0")
+    with pytest.raises(ToolMissing) as caught:
+        builder_of(tool).build({"kustomization.yaml": ""})
+    expected = kustomize.KUSTOMIZE_VERSION
+    assert f"kustomize {expected} is required but {tool} has kustomize v5.5.0" in str(
+        caught.value.detail
+    )
+    assert f"pip install {kustomize.KUBECTL_PACKAGE}" in caught.value.detail
+
+
+def test_a_tool_without_a_version_is_refused(tmp_path: Path) -> None:
+    tool = tmp_path / "kubectl"
+    tool.write_text("#!/bin/sh\necho 'not json'\n")
+    tool.chmod(0o755)
+    with pytest.raises(ToolMissing) as caught:
+        builder_of(tool).check()
+    assert "reports no kustomize version" in caught.value.detail
+
+
+def test_kustomize_4_version_output_is_understood(tmp_path: Path) -> None:
+    report = "{Version:kustomize/v4.5.7 GitCommit:56d82a8 BuildDate:2022-08-02T16:35:54Z}"
+    tool = fake_tool(tmp_path / "bin", "kustomize", "", version=report)
+    assert kustomize.tool_version(str(tool)) == "v4.5.7"
+    assert builder_of(tool, version="v4.5.7").check() == "v4.5.7"
 
 
 @pytest.mark.parametrize(
@@ -178,30 +219,25 @@ def test_no_tool_on_the_search_path_is_tool_missing() -> None:
     ["/etc/passwd", "../outside.yaml", "base/../../outside.yaml", "..", "C:/x.yaml", "a\\b.yaml"],
 )
 def test_paths_leaving_the_directory_are_refused_before_anything_runs(name: str) -> None:
-    code, message = failure({name: "x: 1\n"}, KustomizeBuilder(search_path=[]))
+    code, message = failure({name: "x: 1\n"}, KustomizeBuilder(tool="/nonexistent/kubectl"))
     assert code == "kustomize_path_escape"
     assert repr(name) in message
 
 
 @pytest.mark.parametrize("name", ["", "dir/", "a\0b"])
 def test_invalid_file_names_are_refused(name: str) -> None:
-    code, _ = failure({name: "x: 1\n"}, KustomizeBuilder(search_path=[]))
+    code, _ = failure({name: "x: 1\n"}, KustomizeBuilder(tool="/nonexistent/kubectl"))
     assert code == "kustomize_path_invalid"
 
 
-def test_kustomize_is_preferred_over_kubectl(tmp_path: Path) -> None:
-    fake_tool(tmp_path / "bin", "kubectl", "echo kubectl\n")
-    fake_tool(tmp_path / "bin", "kustomize", 'echo "kustomize $1 $#"\n')
-    builder = KustomizeBuilder(search_path=[str(tmp_path / "bin")])
-    assert builder.available() == "kustomize"
-    assert builder.build({"kustomization.yaml": ""}) == "kustomize build 2\n"
+def test_a_kustomize_binary_runs_kustomize_build(tmp_path: Path) -> None:
+    tool = fake_tool(tmp_path / "bin", "kustomize", 'echo "kustomize $1 $#"\n')
+    assert builder_of(tool).build({"kustomization.yaml": ""}) == "kustomize build 2\n"
 
 
 def test_kubectl_fallback_runs_in_a_removed_temporary_directory(tmp_path: Path) -> None:
     script = 'echo "$1"; echo "$2"; ls "$2"; cat "$2/base/a.yaml"; echo "$HOME $HTTPS_PROXY"\n'
-    fake_tool(tmp_path / "bin", "kubectl", script)
-    builder = KustomizeBuilder(search_path=[str(tmp_path / "empty"), str(tmp_path / "bin")])
-    assert builder.available() == "kubectl"
+    builder = builder_of(fake_tool(tmp_path / "bin", "kubectl", script))
     files = {"kustomization.yaml": "resources: [base/a.yaml]\n", "base/a.yaml": "a: 1\n"}
     verb, directory, *listing, content, environment = builder.build(files).splitlines()
     assert verb == "kustomize"
@@ -216,8 +252,7 @@ def test_kubectl_fallback_runs_in_a_removed_temporary_directory(tmp_path: Path) 
 def test_failure_output_is_cleaned_and_trimmed(tmp_path: Path) -> None:
     log_line = 'E0101 00:00:00.000000   42 run.go:72] "command failed" err="bad %s"'
     script = f"printf '{log_line}\\n' \"$2\" >&2\nexit 1\n"
-    fake_tool(tmp_path / "bin", "kubectl", script)
-    builder = KustomizeBuilder(search_path=[str(tmp_path / "bin")])
+    builder = builder_of(fake_tool(tmp_path / "bin", "kubectl", script))
     assert failure({"kustomization.yaml": ""}, builder) == ("kustomize_failed", "bad .")
     fake_tool(tmp_path / "bin", "kubectl", "yes 'Error: very long' | head -c 20000 >&2\nexit 2\n")
     code, message = failure({"kustomization.yaml": ""}, builder)
@@ -227,8 +262,7 @@ def test_failure_output_is_cleaned_and_trimmed(tmp_path: Path) -> None:
 
 
 def test_silent_failure_names_the_exit_status(tmp_path: Path) -> None:
-    fake_tool(tmp_path / "bin", "kubectl", "exit 3\n")
-    builder = KustomizeBuilder(search_path=[str(tmp_path / "bin")])
+    builder = builder_of(fake_tool(tmp_path / "bin", "kubectl", "exit 3\n"))
     assert failure({"kustomization.yaml": ""}, builder) == (
         "kustomize_failed",
         "kustomize exited with status 3",
@@ -236,21 +270,22 @@ def test_silent_failure_names_the_exit_status(tmp_path: Path) -> None:
 
 
 def test_a_run_over_the_time_limit_is_stopped(tmp_path: Path) -> None:
-    fake_tool(tmp_path / "bin", "kubectl", "sleep 10 &\nsleep 10\n")
-    builder = KustomizeBuilder(search_path=[str(tmp_path / "bin")], timeout=0.5)
+    tool = fake_tool(tmp_path / "bin", "kubectl", "sleep 10 &\nsleep 10\n")
+    builder = builder_of(tool, timeout=0.5)
     started = time.monotonic()
     code, _ = failure({"kustomization.yaml": ""}, builder)
     assert code == "kustomize_timeout"
     assert time.monotonic() - started < 5
 
 
-def test_the_tool_is_found_once_and_forgotten_when_it_vanishes(tmp_path: Path) -> None:
+def test_the_version_is_checked_once_and_again_when_the_tool_vanishes(tmp_path: Path) -> None:
     tool = fake_tool(tmp_path / "bin", "kubectl", "echo ok\n")
-    builder = KustomizeBuilder(search_path=[str(tmp_path / "bin")])
-    assert builder.available() == "kubectl"
-    fake_tool(tmp_path / "bin", "kustomize", "echo newer\n")
+    builder = builder_of(tool)
     assert builder.build({"kustomization.yaml": ""}) == "ok\n"
+    fake_tool(tmp_path / "bin", "kubectl", "echo still\n", version="v1.0.0")
+    assert builder.build({"kustomization.yaml": ""}) == "still\n"  # checked already
     tool.unlink()
     with pytest.raises(ToolMissing):
         builder.build({"kustomization.yaml": ""})
-    assert builder.available() == "kustomize"
+    fake_tool(tmp_path / "bin", "kubectl", "echo back\n")
+    assert builder.build({"kustomization.yaml": ""}) == "back\n"

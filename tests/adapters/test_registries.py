@@ -20,7 +20,7 @@ from lamina.adapters.registries.oci import OciChartSource
 from lamina.domain.errors import InvalidChart, RegistryUnavailable
 from lamina.domain.models import PackVersion, RegistryConfig, RegistryKind
 from tests.fixtures.chartrepo import ChartRepoServer
-from tests.fixtures.charts import CHART_NAMES, CHARTS_DIR
+from tests.fixtures.charts import CHART_NAMES, CHARTS_DIR, local_chart_names
 from tests.fixtures.oci import OciRegistry
 from tests.fixtures.pytest_plugin import REPO_PASSWORD, REPO_USERNAME
 
@@ -282,8 +282,8 @@ def local(path: Path) -> RegistryConfig:
 def test_local_index_and_fetch_of_the_test_charts(chart_archives: dict[str, Path]) -> None:
     source = LocalChartSource()
     packs = source.index(local(CHARTS_DIR))
-    assert sorted(pack.name for pack in packs) == sorted(CHART_NAMES)
-    for pack in packs:
+    assert sorted(pack.name for pack in packs) == local_chart_names()
+    for pack in (p for p in packs if p.name in CHART_NAMES):
         archive = chart_archives[f"{pack.name}-{pack.version}"].read_bytes()
         # Packaging is deterministic: the same digest as the fixtures' own packaging.
         assert pack.digest == archives.sha256_digest(archive)

@@ -56,6 +56,7 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/openapi.json"): Call(None),
     ("GET", "/api/v1/health"): Call(None),
     ("GET", "/api/v1/org"): Call(V),
+    ("GET", "/api/v1/version"): Call(V),
     # profiles and versions
     ("GET", PROFILES): Call(V),
     ("POST", PROFILES): Call(E, json={"cluster": "nowhere", "name": "captured"}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+import lamina
+from lamina.adapters import kustomize
 from lamina.cli import server
 from lamina.cli.main import app
 from lamina.config import Settings, build_services
@@ -97,3 +100,54 @@ def test_serve_seeds_the_demo_once_and_says_where_it_listens(
         wired.store.dispose()
     again = runner.invoke(app, ["serve", "--port", "18999"], env=env)
     assert again.exit_code == 0 and "lam_" not in again.stdout
+
+
+def wrong_kustomize(tmp_path: Path) -> Path:
+    """A kubectl whose kustomize is not the pinned one."""
+    tool = tmp_path / "bin" / "kubectl"
+    tool.parent.mkdir()
+    tool.write_text('#!/bin/sh\necho \'{"kustomizeVersion": "v4.5.7"}\'\n')
+    tool.chmod(0o755)
+    return tool
+
+
+def test_version_prints_lamina_and_the_tool_versions(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["version"], env={"LAMINA_KUSTOMIZE": "", "COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"lamina {lamina.__version__}\n")
+    row = next(line.split() for line in result.stdout.splitlines() if "kustomize" in line)
+    assert row[:3] == ["kustomize", kustomize.KUSTOMIZE_VERSION, kustomize.default_tool()]
+    report = json.loads(runner.invoke(app, ["version", "-o", "json"]).stdout)
+    assert report["version"] == lamina.__version__
+    assert set(report["tools"]) == {"kustomize", "helm", "git", "sops"}
+    assert report["tools"]["helm"]["version"].startswith("v4.")
+    tool = wrong_kustomize(tmp_path)
+    wrong = runner.invoke(app, ["version", "-o", "json"], env={"LAMINA_KUSTOMIZE": str(tool)})
+    assert wrong.exit_code == 1
+    problem = json.loads(wrong.stdout)["tools"]["kustomize"]
+    assert problem["version"] == "v4.5.7" and problem["path"] == str(tool)
+    assert f"kustomize {kustomize.KUSTOMIZE_VERSION} is required" in problem["problem"]
+
+
+def test_serve_refuses_a_kustomize_of_another_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr(server.uvicorn, "run", lambda *args, **_: calls.append(args))
+    env = {
+        "LAMINA_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "LAMINA_DEMO": "0",
+        "LAMINA_DATA_DIR": str(tmp_path / "data"),
+        "LAMINA_KUSTOMIZE": str(wrong_kustomize(tmp_path)),
+    }
+    result = CliRunner().invoke(app, ["serve", "--port", "18998"], env=env)
+    assert result.exit_code == 1 and calls == []
+    assert f"Error: Tool missing: kustomize {kustomize.KUSTOMIZE_VERSION} is required" in (
+        result.stderr
+    )
+    assert kustomize.KUBECTL_PACKAGE in result.stderr.replace("\n", " ")
+    env["LAMINA_KUSTOMIZE"] = ""
+    started = CliRunner().invoke(app, ["serve", "--port", "18998"], env=env)
+    assert started.exit_code == 0, started.output
+    assert f"Tools: kustomize {kustomize.KUSTOMIZE_VERSION}, helm v4." in started.stdout

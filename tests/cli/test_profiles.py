@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 
 from lamina.adapters import yamlio
+from lamina.config import Services
 from tests.cli.conftest import INVALID, WEB_PLATFORM, Cli, live, variant
 
 
@@ -114,3 +116,31 @@ def test_api_errors_exit_1_with_title_detail_and_paths(cli: Cli) -> None:
     assert "Unauthorized" in no_token.stderr and "LAMINA_TOKEN" in no_token.stderr
     bad_token = cli("profiles", "list", "--token", "lam_unknown")
     assert bad_token.exit_code == 1 and "token is unknown" in bad_token.stderr
+
+
+def test_show_prints_the_lock_of_the_latest_version_and_of_one_version(cli: Cli) -> None:
+    cli.ok("profiles", "import", cli.file(variant("ranged", chart="^1.0.0")))
+    [profile] = cli.json("profiles", "list")["result"]
+    table = cli.ok("profiles", "show", str(profile["id"])).stdout
+    assert "Lock of version 1" in table
+    row = next(line for line in table.splitlines() if line.strip().startswith("ingress"))
+    assert row.split()[:5] == ["ingress", "webapp", live("@CHART_REPO@"), "^1.0.0", "1.1.0"]
+    assert "sha256:" in table
+    one = cli.ok("profiles", "show", str(profile["id"]), "--version", "1").stdout
+    assert "Channel" in one and "stable" in one and "Lock of version 1" in one and "1.1.0" in one
+    detail = cli.json("profiles", "show", str(profile["id"]), "--version", "1")
+    assert detail == api(cli, f"/{profile['id']}/versions/1").json()
+    assert detail["lock"][0]["version"] == "1.1.0"
+    missing = cli("profiles", "show", str(profile["id"]), "--version", "9")
+    assert missing.exit_code == 1 and "Not found" in missing.stderr
+
+
+def test_show_says_when_a_version_is_not_locked(cli: Cli, services: Services) -> None:
+    cli.ok("profiles", "import", cli.file(WEB_PLATFORM))
+    [profile] = cli.json("profiles", "list")["result"]
+    with services.store.unit_of_work() as uow:
+        first = uow.versions.get(profile["id"], 1)
+        assert first is not None
+        uow.versions.add(replace(first, version=2, lock=None, draft_id=None))
+    shown = cli.ok("profiles", "show", str(profile["id"]), "--version", "2").stdout
+    assert "Lock of version 2: not locked" in shown

@@ -12,6 +12,7 @@ import pytest
 
 from lamina.adapters import yamlio
 from lamina.adapters.yamlio import dump
+from lamina.domain import scope
 from lamina.domain.gitops import (
     AddonRecord,
     ChartRelease,
@@ -120,7 +121,6 @@ def addons() -> list[AddonRecord]:
             profile="web-platform",
             profile_id=7,
             version=3,
-            instantiation_id=41,
             bindings={"replicas": 2, "domain": "shop.example.com"},
             secrets=["admin_password"],
         ),
@@ -128,7 +128,6 @@ def addons() -> list[AddonRecord]:
             profile="observability",
             profile_id=9,
             version=1,
-            instantiation_id=42,
             # A careless caller left a secret value among the bindings: never written.
             bindings={"retention": "15d", "grafana_token": SECRET_VALUES[1]},
             secrets=["grafana_token"],
@@ -144,6 +143,7 @@ def web_layers() -> list[LayerOutput]:
         values={"controller": {"replicaCount": 2, "host": "shop.example.com"}},
         secret_values=[("controller.admin.password", "admin_password")],
         secret_name="lamina-web-platform",
+        release="ingress",
     )
     rendered = [
         obj("ServiceAccount", "web-platform-ingress", "ingress"),
@@ -176,6 +176,7 @@ def observability_layers() -> list[LayerOutput]:
         values={},
         secret_values=[],
         secret_name="lamina-observability",
+        release="grafana",
     )
     return [
         LayerOutput(
@@ -198,13 +199,12 @@ def layers() -> list[LayerOutput]:
 
 
 def rendered() -> dict[str, str]:
-    return rendered_tree(cluster="eu-1", revision=5, addons=addons(), layers=layers(), dump=dump)
+    return rendered_tree(cluster="eu-1", addons=addons(), layers=layers(), dump=dump)
 
 
 def flux() -> dict[str, str]:
     return flux_tree(
         cluster="eu-1",
-        revision=5,
         addons=addons(),
         layers=layers(),
         dump=dump,
@@ -264,6 +264,7 @@ def test_rendered_layout() -> None:
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": [
+            "00-cluster",
             "01-web-platform.ingress",
             "02-web-platform.dashboards",
             "03-web-platform.os",
@@ -297,8 +298,8 @@ def test_rendered_objects_get_their_layer_namespace() -> None:
 def test_inputs_are_not_modified() -> None:
     given = layers()
     before = repr(given)
-    rendered_tree(cluster="eu-1", revision=5, addons=addons(), layers=given, dump=dump)
-    flux_tree(cluster="eu-1", revision=5, addons=addons(), layers=given, dump=dump)
+    rendered_tree(cluster="eu-1", addons=addons(), layers=given, dump=dump)
+    flux_tree(cluster="eu-1", addons=addons(), layers=given, dump=dump)
     assert repr(given) == before
 
 
@@ -313,8 +314,10 @@ def test_kubectl_kustomize_builds_the_rendered_tree(tmp_path: Path) -> None:
             expected.append(
                 (body["kind"], metadata.get("namespace") or namespace, metadata["name"])
             )
+    expected += [("Namespace", "", name) for name in ("ingress", "monitoring", "web")]
     assert identities(built) == sorted(expected)
-    assert len(built) == 10
+    assert len(built) == 13
+    assert [o["kind"] for o in built[:3]] == ["Namespace"] * 3
 
 
 def test_lamina_record_holds_names_never_secret_values() -> None:
@@ -325,13 +328,11 @@ def test_lamina_record_holds_names_never_secret_values() -> None:
         record = yamlio.load(text)
         assert record == {
             "cluster": "eu-1",
-            "revision": 5,
             "addons": [
                 {
                     "profile": "web-platform",
                     "profile_id": 7,
                     "version": 3,
-                    "instantiation_id": 41,
                     "bindings": {"domain": "shop.example.com", "replicas": 2},
                     "secrets": ["admin_password"],
                 },
@@ -339,7 +340,6 @@ def test_lamina_record_holds_names_never_secret_values() -> None:
                     "profile": "observability",
                     "profile_id": 9,
                     "version": 1,
-                    "instantiation_id": 42,
                     "bindings": {"retention": "15d"},
                     "secrets": ["grafana_token"],
                 },
@@ -361,10 +361,12 @@ def test_flux_tree_matches_golden(request: pytest.FixtureRequest) -> None:
     check_golden(flux(), "flux", request)
 
 
-def test_flux_top_kustomization_lists_only_the_flux_units() -> None:
+def test_flux_top_kustomization_lists_the_sources_then_the_flux_units() -> None:
     tree = flux()
     resources = yamlio.load(tree["kustomization.yaml"])["resources"]
     assert resources == [
+        "flux/source-charts-example-com-stable.yaml",
+        "flux/source-oci-ghcr-io-acme-charts.yaml",
         "flux/01-web-platform.ingress.yaml",
         "flux/02-web-platform.dashboards.yaml",
         "flux/03-web-platform.os.yaml",
@@ -377,7 +379,8 @@ def test_flux_top_kustomization_lists_only_the_flux_units() -> None:
 
 def test_flux_units_depend_on_the_previous_layer() -> None:
     tree = flux()
-    units = [yamlio.load(tree[p]) for p in yamlio.load(tree["kustomization.yaml"])["resources"]]
+    listed = yamlio.load(tree["kustomization.yaml"])["resources"]
+    units = [yamlio.load(tree[p]) for p in listed if not p.startswith("flux/source-")]
     names = [u["metadata"]["name"] for u in units]
     assert names[0] == "eu-1-01-web-platform.ingress"
     assert "dependsOn" not in units[0]["spec"]
@@ -403,19 +406,19 @@ def test_flux_substitutes_placeholders_only_where_a_secret_is_named() -> None:
     assert "postBuild" not in yamlio.load(tree["flux/05-observability.alerts.yaml"])["spec"]
 
 
-def test_flux_chart_layer_holds_repository_and_release() -> None:
+def test_flux_chart_layer_holds_its_release_and_the_repository_is_shared() -> None:
     tree = flux()
     folder = "01-web-platform.ingress"
     files = yamlio.load(tree[f"{folder}/kustomization.yaml"])["resources"]
-    assert files == [
-        "namespace-ingress.yaml",
-        "flux-system.helmrepository-charts-example-com-stable.yaml",
-        "ingress.helmrelease-web-platform-ingress.yaml",
-    ]
-    repository = yamlio.load(tree[f"{folder}/{files[1]}"])
+    assert files == ["namespace-ingress.yaml", "ingress.helmrelease-web-platform-ingress.yaml"]
+    repository = yamlio.load(tree["flux/source-charts-example-com-stable.yaml"])
     assert repository["apiVersion"] == "source.toolkit.fluxcd.io/v1"
+    assert repository["metadata"] == {
+        "name": "charts-example-com-stable",
+        "namespace": "flux-system",
+    }
     assert repository["spec"] == {"interval": "10m", "url": "https://charts.example.com/stable"}
-    release = yamlio.load(tree[f"{folder}/{files[2]}"])
+    release = yamlio.load(tree[f"{folder}/{files[1]}"])
     assert release["apiVersion"] == "helm.toolkit.fluxcd.io/v2"
     assert release["metadata"] == {"name": "web-platform-ingress", "namespace": "ingress"}
     assert release["spec"]["chart"]["spec"] == {
@@ -439,16 +442,27 @@ def test_flux_chart_layer_holds_repository_and_release() -> None:
         }
     ]
     assert release["spec"]["install"] == {"createNamespace": True}
+    # Helm installs under the release name the preview and rendered mode use.
+    assert release["spec"]["releaseName"] == "ingress"
     assert not any(path.startswith(f"{folder}/") and "deployment" in path for path in tree)
+
+
+def test_a_repository_used_by_several_layers_is_written_once() -> None:
+    first = web_layers()[0]
+    second = LayerOutput("copy/ingress", "ingress", first.objects, chart=first.chart)
+    layers = [first, second]
+    tree = flux_tree(
+        cluster="eu-1", addons=[], layers=layers, dump=yamlio.dump, root="clusters/eu-1"
+    )
+    sources = [p for p, text in tree.items() if yamlio.load(text).get("kind") == "HelmRepository"]
+    assert sources == ["flux/source-charts-example-com-stable.yaml"]
 
 
 def test_flux_oci_repository() -> None:
     tree = flux()
     folder = "04-observability.grafana"
     files = yamlio.load(tree[f"{folder}/kustomization.yaml"])["resources"]
-    repository = yamlio.load(
-        tree[f"{folder}/flux-system.helmrepository-oci-ghcr-io-acme-charts.yaml"]
-    )
+    repository = yamlio.load(tree["flux/source-oci-ghcr-io-acme-charts.yaml"])
     assert repository["spec"] == {
         "interval": "10m",
         "url": "oci://ghcr.io/acme/charts",
@@ -456,7 +470,7 @@ def test_flux_oci_repository() -> None:
     }
     release = yamlio.load(tree[f"{folder}/monitoring.helmrelease-observability-grafana.yaml"])
     assert "values" not in release["spec"] and "valuesFrom" not in release["spec"]
-    assert len(files) == 3
+    assert len(files) == 2
 
 
 def test_flux_layers_without_chart_hold_their_objects() -> None:
@@ -479,7 +493,6 @@ def test_flux_layers_without_chart_hold_their_objects() -> None:
 def test_flux_paths_under_the_root(root: str, path: str) -> None:
     tree = flux_tree(
         cluster="c",
-        revision=1,
         addons=[],
         layers=[LayerOutput("a", "default", [])],
         dump=dump,
@@ -495,10 +508,176 @@ def test_flux_paths_under_the_root(root: str, path: str) -> None:
 def test_kubectl_kustomize_builds_the_flux_tree_and_each_folder(tmp_path: Path) -> None:
     write_tree(tmp_path, flux())
     units = kustomize(tmp_path)
-    assert [u["kind"] for u in units] == ["Kustomization"] * 6
+    assert sorted(u["kind"] for u in units) == ["HelmRepository"] * 2 + ["Kustomization"] * 6
     folders = sorted(p.name for p in tmp_path.iterdir() if p.is_dir() and p.name != "flux")
     kinds = {folder: sorted(o["kind"] for o in kustomize(tmp_path / folder)) for folder in folders}
-    assert kinds["01-web-platform.ingress"] == ["HelmRelease", "HelmRepository", "Namespace"]
-    assert kinds["04-observability.grafana"] == ["HelmRelease", "HelmRepository", "Namespace"]
+    assert kinds["01-web-platform.ingress"] == ["HelmRelease", "Namespace"]
+    assert kinds["04-observability.grafana"] == ["HelmRelease", "Namespace"]
     assert kinds["03-web-platform.os"] == []
     assert len(kinds["02-web-platform.dashboards"]) == 5
+
+
+# --- hooks, CRDs, Namespaces, scope (rendered mode) ---------------------------------------
+
+
+def hook(kind: str, name: str, types: str, **annotations: str) -> dict[str, Any]:
+    body = obj(kind, name)
+    body["metadata"]["annotations"] = {"helm.sh/hook": types, **annotations}
+    return body
+
+
+def crd(group: str, kind: str, plural: str, scope: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "names": {"kind": kind, "plural": plural},
+            "scope": scope,
+            "versions": [{"name": "v1", "served": True, "storage": True}],
+        },
+    }
+
+
+def custom(kind: str, name: str, group: str = "widgets.example.com") -> dict[str, Any]:
+    return {"apiVersion": f"{group}/v1", "kind": kind, "metadata": {"name": name}}
+
+
+def hooked_layers() -> list[LayerOutput]:
+    operator = [
+        obj("ServiceAccount", "operator"),
+        hook("Job", "migrate", "pre-install,pre-upgrade", **{"helm.sh/hook-weight": "5"}),
+        hook("Job", "seed", "post-install"),
+        hook("Pod", "smoke", "test"),
+        hook("Pod", "old-style", "test-success"),
+        hook("Job", "cleanup", "pre-delete"),
+        hook("Job", "restore", "post-rollback"),
+        hook("ConfigMap", "schema", "pre-install", **{"helm.sh/hook-weight": "-1"}),
+        crd("widgets.example.com", "Widget", "widgets", "Namespaced"),
+        crd("widgets.example.com", "WidgetClass", "widgetclasses", "Cluster"),
+    ]
+    apps = [
+        custom("Widget", "blue"),
+        custom("WidgetClass", "fast"),
+        {**custom("WidgetClass", "placed"), "metadata": {"name": "placed", "namespace": "x"}},
+        obj("ConfigMap", "elsewhere", "shared"),
+        obj("Namespace", "apps"),
+        obj("ConfigMap", "system", "kube-system"),
+    ]
+    return [
+        LayerOutput("ops/operator", "operators", operator),
+        LayerOutput("ops/apps", "apps", apps),
+    ]
+
+
+def hooked() -> dict[str, str]:
+    return rendered_tree(
+        cluster="eu-1",
+        addons=[],
+        layers=hooked_layers(),
+        dump=dump,
+        namespaced=scope.stack_scope([o for layer in hooked_layers() for o in layer.objects], None),
+    )
+
+
+def test_hooked_tree_matches_golden(request: pytest.FixtureRequest) -> None:
+    check_golden(hooked(), "rendered-hooks", request)
+
+
+def test_test_delete_and_rollback_hooks_are_never_committed() -> None:
+    bodies = [yamlio.load(text) for path, text in hooked().items() if "kustomization" not in path]
+    names = {body["metadata"]["name"] for body in bodies if "metadata" in body}
+    assert {"migrate", "seed", "schema"} <= names
+    assert not {"smoke", "old-style", "cleanup", "restore"} & names
+
+
+def test_committed_hooks_keep_helm_annotations_and_are_replaced_by_flux() -> None:
+    job = yamlio.load(hooked()["01-ops.operator/operators.job-migrate.yaml"])
+    assert job["metadata"]["annotations"] == {
+        "helm.sh/hook": "pre-install,pre-upgrade",
+        "helm.sh/hook-weight": "5",
+        "kustomize.toolkit.fluxcd.io/force": "enabled",
+    }
+    account = yamlio.load(hooked()["01-ops.operator/operators.serviceaccount-operator.yaml"])
+    assert "annotations" not in account["metadata"]
+
+
+def test_pre_hooks_come_first_by_weight_and_post_hooks_last() -> None:
+    listed = yamlio.load(hooked()["01-ops.operator/kustomization.yaml"])["resources"]
+    assert listed == [
+        "operators.configmap-schema.yaml",
+        "operators.job-migrate.yaml",
+        "operators.serviceaccount-operator.yaml",
+        "operators.job-seed.yaml",
+    ]
+
+
+def test_namespaces_then_crds_go_first() -> None:
+    tree = hooked()
+    assert yamlio.load(tree["kustomization.yaml"])["resources"][0] == "00-cluster"
+    assert yamlio.load(tree["00-cluster/kustomization.yaml"])["resources"] == [
+        "namespace-apps.yaml",
+        "namespace-operators.yaml",
+        "namespace-shared.yaml",
+        "customresourcedefinition-widgets.widgets.example.com.yaml",
+        "customresourcedefinition-widgetclasses.widgets.example.com.yaml",
+    ]
+    # The layer's own Namespace is kept as written; the others are never pruned.
+    assert yamlio.load(tree["00-cluster/namespace-apps.yaml"]) == obj("Namespace", "apps")
+    shared = yamlio.load(tree["00-cluster/namespace-shared.yaml"])
+    assert shared["metadata"]["annotations"] == {"kustomize.toolkit.fluxcd.io/prune": "disabled"}
+    assert not any(path.startswith("0") and "crd" in path for path in tree if "/" in path[3:])
+
+
+def test_no_cluster_folder_without_namespaces_or_crds() -> None:
+    tree = rendered_tree(
+        cluster="eu-1",
+        addons=[],
+        layers=[LayerOutput("a", "default", [obj("ConfigMap", "c")])],
+        dump=dump,
+    )
+    assert yamlio.load(tree["kustomization.yaml"])["resources"] == ["01-a"]
+
+
+def test_cluster_scoped_custom_kinds_carry_no_namespace() -> None:
+    tree = hooked()
+    assert "02-ops.apps/widgetclass-fast.yaml" in tree
+    placed = yamlio.load(tree["02-ops.apps/widgetclass-placed.yaml"])
+    assert placed["metadata"] == {"name": "placed"}
+    widget = yamlio.load(tree["02-ops.apps/apps.widget-blue.yaml"])
+    assert widget["metadata"] == {"name": "blue", "namespace": "apps"}
+
+
+def test_scope_asks_the_stack_crds_then_the_lookup_then_the_fallback() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def lookup(api_version: str, kind: str) -> bool | None:
+        asked.append((api_version, kind))
+        return {"Lease": True, "IngressClass": False}.get(kind)
+
+    namespaced = scope.stack_scope([crd("g.io", "Thing", "things", "Cluster")], lookup)
+    assert namespaced(custom("Thing", "t", "g.io")) is False
+    assert namespaced({**obj("Lease", "l"), "apiVersion": "coordination.k8s.io/v1"}) is True
+    assert namespaced(obj("IngressClass", "i")) is False
+    assert namespaced(custom("ClusterIssuer", "ca", "cert-manager.io")) is False
+    assert namespaced(custom("Certificate", "c", "cert-manager.io")) is True
+    assert ("g.io/v1", "Thing") not in asked
+
+
+def test_kubectl_kustomize_puts_namespaces_and_crds_first(tmp_path: Path) -> None:
+    write_tree(tmp_path / "eu-1", hooked())
+    built = kustomize(tmp_path / "eu-1")
+    kinds = [o["kind"] for o in built]
+    assert kinds[:5] == ["Namespace"] * 3 + ["CustomResourceDefinition"] * 2
+    assert ("WidgetClass", "", "fast") in identities(built)
+    assert not {"smoke", "cleanup"} & {o["metadata"]["name"] for o in built}
+
+
+def test_a_layer_may_opt_out_of_namespaces() -> None:
+    opted_out = LayerOutput("a", "external", [obj("ConfigMap", "c")], create_namespace=False)
+    tree = rendered_tree(cluster="eu-1", addons=[], layers=[opted_out], dump=dump)
+    assert "00-cluster/kustomization.yaml" not in tree
+    also_used = LayerOutput("b", "external", [obj("ConfigMap", "d")])
+    tree = rendered_tree(cluster="eu-1", addons=[], layers=[opted_out, also_used], dump=dump)
+    assert "00-cluster/namespace-external.yaml" in tree

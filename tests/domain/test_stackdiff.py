@@ -111,3 +111,22 @@ def test_identical_text_in_another_layer_is_not_listed() -> None:
 
 def test_nothing_to_compare() -> None:
     assert diff_objects({}, {}) == []
+
+
+def test_changes_name_the_hook_types_of_hook_objects() -> None:
+    before = {("Job", "ns", "gone"): ("a", "hook: post-install\n")}
+    after = {
+        ("Job", "ns", "migrate"): ("a", "hook: pre-install,pre-upgrade\n"),
+        ("ConfigMap", "ns", "plain"): ("a", "data: {}\n"),
+    }
+
+    def hook_of(text: str) -> list[str]:
+        return text.removeprefix("hook: ").strip().split(",") if text.startswith("hook") else []
+
+    changes = {c.name: c.hook for c in diff_objects(before, after, hook_of)}
+    assert changes == {
+        "migrate": ["pre-install", "pre-upgrade"],
+        "plain": None,
+        "gone": ["post-install"],
+    }
+    assert all(c.hook is None for c in diff_objects(before, after))

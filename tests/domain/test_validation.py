@@ -151,6 +151,7 @@ ERROR_CASES: list[tuple[str, str, Edit]] = [
     ("wrong_type", "spec.layers[0].chart.version", put(*L0, "chart", "version", value=1.0)),
     ("wrong_type", "spec.parameters[0].required", put(*P0, "required", value="yes")),
     ("wrong_type", "spec.layers[1].dependsOn", put(*L1, "dependsOn", value="ingress")),
+    ("wrong_type", "spec.layers[1].createNamespace", put(*L1, "createNamespace", value="no")),
     ("wrong_type", "spec.layers[3].kustomize", put(*L3, "kustomize", value="overlays/prod")),
     ("unknown_field", "metadata.owner", put("metadata", "owner", value="me")),
     ("unknown_field", "spec.layers[0].chart.url", put(*L0, "chart", "url", value="x")),

@@ -708,6 +708,17 @@ def _execute(
     return _Result(process.returncode, stdout, stderr)
 
 
+def program_version() -> str | None:
+    """The version `git --version` prints (`2.39.5`), None without git."""
+    try:
+        done = subprocess.run(
+            ["git", "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip().removeprefix("git version ") or None
+
+
 def _remote_url(url: str) -> str:
     """`url` as git is given it: a relative local path made absolute."""
     if _SCHEME.match(url) or _SCP_LIKE.match(url):

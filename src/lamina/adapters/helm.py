@@ -8,7 +8,10 @@ RegistryUnavailable.
 What `helm template` does that Helm's engine does not, and is therefore done here:
 - the chart's `kubeVersion` constraint is checked against the requested Kubernetes version
   (Helm checks it in its install action, not while rendering);
-- NOTES.txt files and templates rendering to blank text are dropped.
+- NOTES.txt files and templates rendering to blank text are dropped;
+- each template's output is split into documents as Helm's release tooling splits it
+  (`split_manifests`), and the chart's `crds/` files come first (`helm template
+  --include-crds`).
 """
 
 from __future__ import annotations
@@ -45,6 +48,14 @@ _PACKAGE_MTIME = 315_532_800
 # "execution error at (path:1:4)", "parse error at (path:2)" and "path:1:6\n  executing".
 _TEMPLATE_AT = re.compile(r"([^\s:()\"<>]+/templates/[^\s:()\"<>]+):\d+")
 _NOTES = "NOTES.txt"
+# Helm's releaseutil separator: `---` at the start of the text or right after a newline,
+# with the whitespace before that newline and all whitespace after the dashes. Go's `\s` is
+# exactly [\t\n\f\r ].
+_HELM_SEPARATOR = re.compile(r"(?:\A|[\t\n\f\r ]*\n)---[\t\n\f\r ]*")
+# What Go's unicode.IsSpace accepts (Python's str.isspace also takes \x1c-\x1f).
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
+    map(chr, range(0x2000, 0x200B))
+)
 
 
 class HelmChart:
@@ -124,8 +135,13 @@ class HelmEngine:
 
     def default_values(self, chart: LoadedChart) -> dict[str, Any]:
         """Defaults as Helm coalesces them: subchart defaults sit under the subchart's key
-        (with `global` copied in); `Chart.values` alone would hold the parent's file only."""
-        return _helm_chart(chart).merge_values({})
+        (with `global` copied in); `Chart.values` alone would hold the parent's file only.
+        The `null`s of the chart's own values.yaml stay: they are chart values Helm receives,
+        which the library's merge leaves out."""
+        helm_chart = _helm_chart(chart)
+        merged = helm_chart.merge_values({})
+        _keep_nulls(merged, helm_chart.values)
+        return merged
 
     def values_schema(self, chart: LoadedChart) -> dict[str, Any] | None:
         """The chart's own values.schema.json (render checks subchart schemas too)."""
@@ -141,8 +157,14 @@ class HelmEngine:
         kube_version: str | None,
         api_versions: list[str],
     ) -> dict[str, str]:
-        """`helm template`: {path: text} with paths as Helm names them
-        (`webapp/templates/x.yaml`, `umbrella/charts/sub/templates/y.yaml`), in path order.
+        """`helm template --include-crds`: {path: text} with paths as Helm names them, the
+        chart's CRD files first (`webapp/crds/x.yaml`, subcharts' after, as Helm installs
+        them), then templates in path order (`webapp/templates/x.yaml`,
+        `umbrella/charts/sub/templates/y.yaml`).
+
+        A template's text is its documents as Helm's manifest holds them, each
+        `---\n<document>\n` (see `split_manifests`); a CRD file's text is the file as is, in
+        the same framing. Parsing a text gives the objects Helm would apply.
 
         RenderFailed codes: `kube_version_incompatible` (the chart's kubeVersion excludes
         `kube_version`), `invalid_kube_version`, `invalid_values` (a values schema says no,
@@ -161,15 +183,40 @@ class HelmEngine:
             options["kube_version"] = kube_version
         with _held(chart).renderable() as helm_chart:
             rendered = _render(helm_chart, values, options, root=_chart_name(chart))
-        return {
-            path: text
-            for path, text in sorted(rendered.items())
-            if path.rsplit("/", 1)[-1] != _NOTES and text.strip()
-        }
+            # Asked after rendering: Helm has dropped the disabled subcharts (and their CRDs).
+            files = {crd["filename"]: f"---\n{crd['data']}\n" for crd in helm_chart.crds}
+        for path, text in sorted(rendered.items()):
+            if path.rsplit("/", 1)[-1] != _NOTES and text.strip():
+                files[path] = "".join(f"---\n{doc}\n" for doc in split_manifests(text))
+        return files
 
     def digest(self, archive: bytes) -> str:
         """`sha256:<hex>` of the archive bytes (what index.yaml states, with the prefix)."""
         return archives.sha256_digest(archive)
+
+
+def engine_version() -> str:
+    """The version of the Helm SDK that renders charts (`v4.2.3`)."""
+    return str(helm_python.helm_sdk_version())
+
+
+def split_manifests(text: str) -> list[str]:
+    """The documents of one template's output, exactly as Helm's releaseutil splits them
+    before parsing: on `---` at a line start, whatever follows the dashes on that line
+    opening the next document (so `---# comment` is a separator and a comment), each
+    document's leading whitespace removed and its trailing whitespace kept. Helm writes
+    each one followed by a newline, which a `|+` block at its end keeps."""
+    parts = _HELM_SEPARATOR.split(text.lstrip(_GO_SPACE))
+    return [part.lstrip(_GO_SPACE) for part in parts if part]
+
+
+def _keep_nulls(merged: dict[str, Any], own: dict[str, Any]) -> None:
+    """Put back into `merged` the null values of `own` (the chart's values.yaml)."""
+    for key, value in own.items():
+        if value is None:
+            merged.setdefault(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            _keep_nulls(merged[key], value)
 
 
 def _chart_name(chart: LoadedChart) -> str:

@@ -4,6 +4,13 @@ kubernetes-validate package (strict flavour: unknown fields are errors).
 `kubernetes_validate.validate()` re-reads and re-parses a 1.3 MB definitions file on every
 call, so this adapter uses the package's schema files directly and keeps one compiled
 jsonschema validator per (schema version, schema file), built once under a lock.
+
+The schemas do not say whether a kind is namespaced (every kind shares one ObjectMeta), so
+scope comes from CLUSTER_SCOPED below: the cluster-scoped kinds among every resource kind the
+shipped schemas hold (those with `x-kubernetes-group-version-kind` and `metadata`), written
+from the Kubernetes API reference; every other kind those schemas serve is namespaced.
+tests/adapters/test_kubeschema.py lists the resource kinds of every shipped version, so a
+kubernetes-validate upgrade that brings a new kind fails until the kind is classified here.
 """
 
 from __future__ import annotations
@@ -32,6 +39,53 @@ _SHIPPED = re.compile(r"^v(\d+)\.(\d+)\.\d+-local-strict$")
 _REQUESTED = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?$")
 _GROUP = re.compile(r"^([^./]*)(?:\.[^/]*)?/")
 _DEFINITIONS = "_definitions.json"
+# (API group, kind) of the cluster-scoped built-in kinds; see the module docstring.
+CLUSTER_SCOPED = frozenset(
+    {
+        ("", "ComponentStatus"),
+        ("", "Namespace"),
+        ("", "Node"),
+        ("", "PersistentVolume"),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+        ("apiextensions.k8s.io", "CustomResourceDefinition"),
+        ("apiregistration.k8s.io", "APIService"),
+        ("authentication.k8s.io", "SelfSubjectReview"),
+        ("authentication.k8s.io", "TokenReview"),
+        ("authorization.k8s.io", "SelfSubjectAccessReview"),
+        ("authorization.k8s.io", "SelfSubjectRulesReview"),
+        ("authorization.k8s.io", "SubjectAccessReview"),
+        ("certificates.k8s.io", "CertificateSigningRequest"),
+        ("certificates.k8s.io", "ClusterTrustBundle"),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+        ("internal.apiserver.k8s.io", "StorageVersion"),
+        ("networking.k8s.io", "ClusterCIDR"),
+        ("networking.k8s.io", "IPAddress"),
+        ("networking.k8s.io", "IngressClass"),
+        ("networking.k8s.io", "ServiceCIDR"),
+        ("node.k8s.io", "RuntimeClass"),
+        ("rbac.authorization.k8s.io", "ClusterRole"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+        ("resource.k8s.io", "DeviceClass"),
+        ("resource.k8s.io", "DeviceTaintRule"),
+        ("resource.k8s.io", "ResourceClass"),
+        ("resource.k8s.io", "ResourceSlice"),
+        ("scheduling.k8s.io", "PriorityClass"),
+        ("storage.k8s.io", "CSIDriver"),
+        ("storage.k8s.io", "CSINode"),
+        ("storage.k8s.io", "StorageClass"),
+        ("storage.k8s.io", "VolumeAttachment"),
+        ("storage.k8s.io", "VolumeAttributesClass"),
+        ("storagemigration.k8s.io", "StorageVersionMigration"),
+    }
+)
+# Fields every custom resource has besides what its CRD's schema declares.
+_OBJECT_FIELDS = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {}}
 
 
 @dataclass(frozen=True)
@@ -74,6 +128,21 @@ class KubeSchemaValidator:
         if schema is None:
             return [], False
         return _problems(schema.validator, obj), True
+
+    def namespaced(self, api_version: str, kind: str, *, kube_version: str) -> bool | None:
+        """Implements `ports.ScopeLookup`: None when `kube_version`'s schemas have no such
+        kind at that apiVersion (a custom resource)."""
+        if self._schema(schema_version(kube_version), api_version, kind) is None:
+            return None
+        return (api_version.rpartition("/")[0], kind) not in CLUSTER_SCOPED
+
+    def validate_custom(self, obj: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+        """Problems of a custom resource against its CRD's `openAPIV3Schema`, read as the API
+        server's strict field validation does: fields the schema does not declare are
+        problems, except under `x-kubernetes-preserve-unknown-fields`."""
+        root = _structural(schema)
+        root["properties"] = {**_OBJECT_FIELDS, **(root.get("properties") or {})}
+        return _problems(jsonschema.Draft4Validator(root), obj)
 
     def _schema(self, version: str, api_version: str, kind: str) -> _Schema | None:
         """The schema of `kind` in `api_version`, or None when none ships."""
@@ -167,6 +236,31 @@ def _read_json(file: Traversable) -> dict[str, Any]:
     with file.open("rb") as handle:
         contents: dict[str, Any] = json.load(handle)
     return contents
+
+
+def _structural(schema: Any) -> dict[str, Any]:
+    """A copy of an OpenAPI v3 schema as JSON Schema: `nullable` as a null type, and
+    undeclared fields refused wherever the schema lists fields and keeps no unknown ones."""
+    if not isinstance(schema, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("properties", "patternProperties") and isinstance(value, dict):
+            out[key] = {name: _structural(sub) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
+            out[key] = _structural(value)
+        elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
+            out[key] = [_structural(sub) for sub in value]
+        else:
+            out[key] = value
+    if schema.get("nullable") is True and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    keeps_unknown = schema.get("x-kubernetes-preserve-unknown-fields") or schema.get(
+        "x-kubernetes-embedded-resource"
+    )
+    if "properties" in out and "additionalProperties" not in out and not keeps_unknown:
+        out["additionalProperties"] = False
+    return out
 
 
 def _problems(validator: jsonschema.protocols.Validator, obj: dict[str, Any]) -> list[str]:

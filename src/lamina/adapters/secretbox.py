@@ -6,6 +6,8 @@ owner-only permissions.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from lamina.domain.errors import LaminaError
 class SecretBox:
     def __init__(self, key: bytes) -> None:
         self._fernet = Fernet(key)
+        # A key of its own for digests, derived from the sealing key.
+        self._digest_key = hmac.new(key, b"lamina digest", hashlib.sha256).digest()
 
     @classmethod
     def from_settings(cls, *, key: str, key_file: Path) -> SecretBox:
@@ -31,6 +35,9 @@ class SecretBox:
                 with os.fdopen(descriptor, "wb") as handle:
                     handle.write(Fernet.generate_key())
             return cls(key_file.read_bytes().strip())
+
+    def digest(self, plain: str) -> str:
+        return hmac.new(self._digest_key, plain.encode(), hashlib.sha256).hexdigest()
 
     def seal(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode()

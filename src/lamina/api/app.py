@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 import lamina
+from lamina.adapters import toolchain
 from lamina.api import health as health_check
 from lamina.api import (
     inputs,
@@ -90,6 +91,16 @@ def _install_meta(app: FastAPI) -> None:
     def health(wired: ServicesDep) -> dict[str, str] | JSONResponse:
         """200 when the store and the data directory work, else 503 naming the problem."""
         return health_check.report(wired)
+
+    @app.get(
+        "/api/v1/version",
+        response_model=schemas.VersionReport,
+        tags=["meta"],
+        responses=problems.responses(401),
+    )
+    def version(who: PrincipalDep, wired: ServicesDep) -> schemas.VersionReport:
+        """Lamina's version and the versions of the tools it renders and delivers with."""
+        return schemas.VersionReport.of(lamina.__version__, toolchain.report(wired.kustomizer))
 
     @app.get("/api/v1/org", response_model=schemas.WhoAmI, tags=["meta"])
     def whoami(who: PrincipalDep) -> schemas.WhoAmI:

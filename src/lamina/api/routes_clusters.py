@@ -133,6 +133,7 @@ def diff(cluster_id: Id, draft_id: Id, who: PrincipalDep, wired: ServicesDep) ->
                 name=change.name,
                 layer=change.layer,
                 diff=change.diff,
+                hook=change.hook,
             )
         )
     parameters = [s.ParameterChangeOut.model_validate(p) for p in found.parameters]

@@ -159,14 +159,23 @@ def _pairs(items: list[str], field: str = "param") -> dict[str, str]:
 
 
 def _stream(result: StackRender) -> str:
-    """All layers as one multi-document stream, each file headed by its source."""
+    """All layers as one multi-document stream, each file headed by its source. Trailing
+    whitespace stays: a `|+` block ending a document keeps its final newlines."""
     parts = [
-        f"---\n# Source: {layer.name}/{path}\n{text.strip()}\n"
+        f"---\n# Source: {layer.name}/{path}\n{_body(text)}"
         for layer in result.layers
         for path, text in layer.files.items()
         if text.strip()
     ]
     return "".join(parts)
+
+
+def _body(text: str) -> str:
+    """A file's text after its source header: without a leading separator (chart files
+    start with one), ending with a newline."""
+    body = text.lstrip()
+    body = body[4:] if body.startswith("---\n") else body
+    return body if body.endswith("\n") else f"{body}\n"
 
 
 def _answer(result: StackRender, format: str) -> Any:

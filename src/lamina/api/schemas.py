@@ -7,8 +7,9 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lamina.adapters import toolchain
 from lamina.api.inputs import IdField, Strict, Text
-from lamina.domain import document
+from lamina.domain import document, locks
 from lamina.domain.models import Draft, Profile, ProfileVersion, VersionSummary
 
 T = TypeVar("T")
@@ -63,13 +64,45 @@ class VersionRow(BaseModel):
         )
 
 
+class NestedVersion(BaseModel):
+    name: str
+    version: int
+
+
+class LockRow(BaseModel):
+    """A chart of a version: what its layer requested and what publishing pinned it to."""
+
+    layer: str
+    repository: str | None
+    chart: str | None
+    constraint: str | None
+    version: str | None
+    digest: str | None
+    profile: NestedVersion | None
+
+    @classmethod
+    def of(cls, row: locks.LockRow) -> LockRow:
+        nested = NestedVersion(name=row.profile[0], version=row.profile[1]) if row.profile else None
+        return cls(
+            layer=row.layer,
+            repository=row.repository,
+            chart=row.chart,
+            constraint=row.constraint,
+            version=row.version,
+            digest=row.digest,
+            profile=nested,
+        )
+
+
 class VersionDetail(VersionRow):
     spec: dict[str, Any]
     parameters: list[Any]
+    lock: list[LockRow] | None = None
 
     @classmethod
     def of(cls, v: VersionSummary | ProfileVersion) -> VersionDetail:
         assert isinstance(v, ProfileVersion)
+        rows = locks.lock_rows(v.spec, v.lock)
         return cls(
             version=v.version,
             channel=v.channel,
@@ -77,6 +110,7 @@ class VersionDetail(VersionRow):
             created_at=v.created_at,
             spec=document.without_parameters(v.spec),
             parameters=document.parameters_of(v.spec),
+            lock=None if rows is None else [LockRow.of(row) for row in rows],
         )
 
 
@@ -214,3 +248,24 @@ class PublishRequest(Strict):
 class WhoAmI(BaseModel):
     org: str
     role: str
+
+
+class ToolVersion(BaseModel):
+    version: str | None
+    path: str | None
+    problem: str | None
+
+
+class VersionReport(BaseModel):
+    version: str
+    tools: dict[str, ToolVersion]
+
+    @classmethod
+    def of(cls, version: str, tools: list[toolchain.Tool]) -> VersionReport:
+        return cls(
+            version=version,
+            tools={
+                t.name: ToolVersion(version=t.version, path=t.path, problem=t.problem)
+                for t in tools
+            },
+        )

@@ -18,6 +18,11 @@ class GitOpsIn(Strict):
     mode: Literal["rendered", "flux"] = "rendered"
     username: str | None = None
     token: str | None = Field(default=None, description="Stored encrypted; never returned")
+    age_recipient: str | None = Field(
+        default=None,
+        description="An age public key (age1...): secret values reach Git SOPS-encrypted "
+        "for it; empty clears it",
+    )
 
 
 class ClusterCreate(Strict):
@@ -34,6 +39,11 @@ class GitOpsPatch(Strict):
     mode: Literal["rendered", "flux"] | None = None
     username: str | None = None
     token: str | None = None
+    age_recipient: str | None = Field(
+        default=None,
+        description="An age public key (age1...): secret values reach Git SOPS-encrypted "
+        "for it; empty clears it",
+    )
 
 
 class ClusterPatch(Strict):
@@ -50,6 +60,7 @@ class GitOpsOut(BaseModel):
     mode: str
     username: str | None
     has_token: bool
+    age_recipient: str | None
 
 
 class ClusterOut(BaseModel):
@@ -78,6 +89,7 @@ class ClusterOut(BaseModel):
                 mode=git.mode.value,
                 username=git.username,
                 has_token=git.token_sealed is not None,
+                age_recipient=git.age_recipient,
             ),
             revision=c.revision,
             commit_sha=c.commit_sha,
@@ -127,6 +139,7 @@ class ObjectChangeOut(BaseModel):
     name: str
     layer: str
     diff: str
+    hook: list[str] | None = None
 
 
 class ParameterChangeOut(BaseModel):

@@ -62,6 +62,15 @@ TokenStdinOption = Annotated[
         help=f"Read the Git token from stdin (else from {GIT_TOKEN_ENV} when set).",
     ),
 ]
+AgeRecipientOption = Annotated[
+    str | None,
+    typer.Option(
+        "--age-recipient",
+        metavar="AGE1...",
+        help="The cluster's age public key: secret values are committed SOPS-encrypted for "
+        "it (an empty value clears it).",
+    ),
+]
 KubeVersionOption = Annotated[
     str | None,
     typer.Option(
@@ -148,6 +157,7 @@ def create_cluster(
     ] = GitMode.RENDERED,
     git_username: UsernameOption = None,
     git_token_stdin: TokenStdinOption = False,
+    age_recipient: AgeRecipientOption = None,
     labels: Annotated[
         list[str] | None,
         typer.Option("--label", metavar="KEY=VALUE", help="A label of the cluster (repeatable)."),
@@ -171,6 +181,8 @@ def create_cluster(
     }
     if git_username:
         gitops["username"] = git_username
+    if age_recipient:
+        gitops["age_recipient"] = age_recipient
     secret = git_token(git_token_stdin)
     if secret:
         gitops["token"] = secret
@@ -249,6 +261,7 @@ def _render_detail(data: dict[str, Any]) -> None:
                 ("Mode", git["mode"]),
                 ("Git user", git["username"]),
                 ("Git token", "stored" if git["has_token"] else "none"),
+                ("Age recipient", git.get("age_recipient")),
                 ("Revision", data["revision"]),
                 ("Commit", data["commit_sha"]),
                 ("Created", data["created_at"]),
@@ -270,6 +283,7 @@ def update_cluster(
     mode: ModeOption = None,
     git_username: UsernameOption = None,
     git_token_stdin: TokenStdinOption = False,
+    age_recipient: AgeRecipientOption = None,
     labels: Annotated[
         list[str] | None,
         typer.Option(
@@ -295,6 +309,7 @@ def update_cluster(
         "mode": None if mode is None else mode.value,
         "username": git_username,
         "token": git_token(git_token_stdin),
+        "age_recipient": age_recipient,
     }
     body: dict[str, Any] = {"name": name, "kubernetes_version": kubernetes_version}
     body = {k: v for k, v in body.items() if v is not None}

@@ -65,6 +65,7 @@ app.add_typer(audit.app, name="audit")
 app.command("apply")(apply.apply)
 app.command("render")(render.render)
 app.command("serve")(server.serve)
+app.command("version")(server.show_version)
 
 
 def _print_version(value: bool) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from lamina.cli import fleet, output
 from lamina.cli.common import (
@@ -93,11 +94,32 @@ def show_profile(
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
     fmt: OutputOption = OutputFormat.TABLE,
+    version: Annotated[
+        int | None,
+        typer.Option("--version", min=1, help="Show this version: its fields and its lock."),
+    ] = None,
 ) -> None:
-    """Show a profile: its fields, its versions and its update status."""
+    """Show a profile: its fields, its versions, its update status and the latest version's
+    lock (each chart as requested and as pinned at publish); `--version N` shows one version."""
     with connect(server, token) as api:
+        if version is not None:
+            data = api.get(f"{PROFILES}/{profile_id}/versions/{version}")
+            output.emit(data, fmt, _render_version)
+            return
         data = api.get(f"{PROFILES}/{profile_id}")
     output.emit(data, fmt, _render_detail)
+
+
+def _render_version(data: dict[str, Any]) -> None:
+    summary = output.fields(
+        [
+            ("Version", data["version"]),
+            ("Channel", data["channel"]),
+            ("Created", data["created_at"]),
+            ("Changelog", data["changelog"]),
+        ]
+    )
+    output.show(summary, _lock_table(data))
 
 
 def _render_detail(data: dict[str, Any]) -> None:
@@ -118,7 +140,39 @@ def _render_detail(data: dict[str, Any]) -> None:
     rows = [(v["version"], v["channel"], v["created_at"], v["changelog"]) for v in data["versions"]]
     columns = ("VERSION", "CHANNEL", "CREATED", "CHANGELOG")
     versions = output.table(columns, rows, title="Versions", wrap=("CHANGELOG",))
-    output.show(summary, versions, _status_line(data["update_status"]))
+    latest = data.get("latest_version_detail")
+    lock = [_lock_table(latest)] if latest else []
+    output.show(summary, versions, *lock, _status_line(data["update_status"]))
+
+
+def _lock_table(version: dict[str, Any]) -> Table | str:
+    """Each chart as its layer requested it and as publishing pinned it."""
+    title = f"Lock of version {version['version']}"
+    if version.get("lock") is None:
+        return f"{title}: not locked (published before versions were locked)"
+    rows = [
+        (
+            row["layer"],
+            row["chart"],
+            row["repository"],
+            _requested(row),
+            row["version"] or ("not pinned" if row["chart"] else None),
+            row["digest"],
+        )
+        for row in version["lock"]
+    ]
+    if not rows:
+        return f"{title}: no charts"
+    columns = ("LAYER", "CHART", "REPOSITORY", "REQUESTED", "PINNED", "DIGEST")
+    return output.table(columns, rows, title=title, wrap=("REPOSITORY", "DIGEST"))
+
+
+def _requested(row: dict[str, Any]) -> str | None:
+    nested = row.get("profile")
+    if nested:
+        return f"profile {nested['name']} version {nested['version']}"
+    constraint: str | None = row["constraint"]
+    return constraint
 
 
 def _status_line(status: dict[str, Any]) -> str:

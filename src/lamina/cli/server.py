@@ -6,14 +6,20 @@ import re
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 
+import lamina
+from lamina.adapters import toolchain
+from lamina.adapters.kustomize import KustomizeBuilder
 from lamina.api import logs
 from lamina.api.app import create_app
 from lamina.cli import output
+from lamina.cli.client import EXIT_API_ERROR
+from lamina.cli.common import OutputOption
+from lamina.cli.output import OutputFormat
 from lamina.config import (
     DEMO_CHARTS,
     SETTINGS,
@@ -54,16 +60,63 @@ def serve(
     settings = replace(Settings(), host=host, port=port)
     wired = build_services(settings)
     try:
+        tools = _checked_tools(wired)
         token = _seed_demo(wired) if settings.demo else None
         # Commits a crash left between push and record are settled with their remotes,
         # off the start path: an unreachable remote must not keep the API down.
         threading.Thread(target=wired.stacks.reconcile_pending, daemon=True).start()
         _announce(settings, token)
+        output.message(tools)
         # uvicorn's logging setup keeps a logger's filters, so this survives it.
         logs.install_access_redaction()
         uvicorn.run(create_app(wired), host=host, port=port, log_level="info")
     finally:
         wired.store.dispose()
+
+
+def _checked_tools(wired: Services) -> str:
+    """One line naming the tool versions; ToolMissing when kustomize is not the pinned one."""
+    wired.kustomizer.check()
+    shown = [
+        f"{tool.name} {tool.version or 'not installed'}"
+        for tool in toolchain.report(wired.kustomizer)
+    ]
+    return "Tools: " + ", ".join(shown)
+
+
+def show_version(
+    tool: Annotated[
+        str,
+        typer.Option(
+            "--kustomize",
+            envvar="LAMINA_KUSTOMIZE",
+            help="kustomize or kubectl binary to check (default: the pinned one).",
+            show_envvar=True,
+        ),
+    ] = "",
+    fmt: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """Print Lamina's version and the versions of the tools it runs on this machine:
+    kustomize (checked against the pinned version), the Helm engine, git and sops."""
+    tools = toolchain.report(KustomizeBuilder(tool=tool or None))
+    data = {
+        "version": lamina.__version__,
+        "tools": {
+            t.name: {"version": t.version, "path": t.path, "problem": t.problem} for t in tools
+        },
+    }
+    output.emit(data, fmt, _render_versions)
+    if any(t.problem for t in tools if t.name == "kustomize"):
+        raise typer.Exit(EXIT_API_ERROR)
+
+
+def _render_versions(data: dict[str, Any]) -> None:
+    rows = [
+        (name, tool["version"], tool["path"], tool["problem"])
+        for name, tool in data["tools"].items()
+    ]
+    table = output.table(("TOOL", "VERSION", "PATH", "PROBLEM"), rows, wrap=("PATH", "PROBLEM"))
+    output.show(f"lamina {data['version']}", table)
 
 
 def _seed_demo(wired: Services) -> str | None:

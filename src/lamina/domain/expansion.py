@@ -31,6 +31,7 @@ class FlatLayer:
     path: str  # where the layer stands in its document: spec.layers[2]
     profile: tuple[str, int] | None = None  # (name, version) of the nested profile it came from
     lock_key: str = ""  # key of its chart in the lock of the version it came from
+    create_namespace: bool = True  # whether the GitOps tree writes Namespaces it uses
 
 
 SOURCE_KINDS = ("chart", "manifests", "kustomize", "os", "kubernetes")
@@ -131,4 +132,5 @@ def _flat(
         path=paths.child(paths.child("spec", "layers"), index),
         profile=profile,
         lock_key=layer["name"],
+        create_namespace=layer.get("createNamespace") is not False,
     )

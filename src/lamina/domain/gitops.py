@@ -6,7 +6,7 @@ them under `<path>/<cluster>/`), both deterministic: the same input gives the sa
 `rendered` (any tool that runs kustomize, Argo CD included):
 
     kustomization.yaml            resources: every layer folder, in layer order
-    lamina.yaml                   cluster, revision, and the add-ons (never secret values)
+    lamina.yaml                   cluster and add-ons (never secret values, no revision numbers)
     01-web-platform.ingress/
       kustomization.yaml          resources: the object files, in render order
       ingress.deployment-web.yaml one object per file
@@ -21,10 +21,21 @@ What the cluster must supply in flux mode: each chart layer's `secret_name` Secr
 layer namespace (its keys feed `valuesFrom`), and each other layer's `secret_name` Secret in
 flux-system (its keys are the `lamina_secret_NAME` variables its objects hold). HelmReleases
 reference their HelmRepository across namespaces, which Flux refuses when started with
-`--no-cross-namespace-refs`.
+`--no-cross-namespace-refs`. For a cluster with an age key, Lamina writes those values
+itself as SOPS-encrypted Secrets (`LayerOutput.sealed`) and the cluster supplies only its
+age key (`DECRYPTION_SECRET`).
 
-Objects without a namespace get their layer's namespace written in, unless their kind is
-cluster-scoped (`objects.CLUSTER_SCOPED`), so the files say where each object goes.
+Objects without a namespace get their layer's namespace written in, unless they are
+cluster-scoped (the `namespaced` decision, `domain.scope.stack_scope`), so the files say where
+each object goes. Helm hooks are committed as `domain.hooks` decides (test hooks never).
+
+In `rendered` mode, every Namespace and CustomResourceDefinition of the stack moves to a
+first folder, `00-cluster/` (Namespaces, then CRDs), listed before every layer, and a
+Namespace is written there for each namespace the stack's objects use that no layer creates
+(except the built-in ones). Flux's kustomize-controller and Argo CD apply Namespaces and CRDs
+before the rest of one build anyway; the folder lets `kubectl apply -k` apply it alone first
+(`kubectl apply -k <dir>/00-cluster`), since kubectl cannot map a custom resource whose CRD
+it creates in the same apply.
 """
 
 from __future__ import annotations
@@ -35,7 +46,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from lamina.domain.objects import CLUSTER_SCOPED
+from lamina.domain import hooks, scope
+from lamina.domain.objects import Namespaced, fallback_namespaced
 
 Dump = Callable[[Any], str]
 Tree = dict[str, str]
@@ -45,6 +57,9 @@ INTERVAL = "10m"
 KUSTOMIZATION = "kustomization.yaml"
 RECORD = "lamina.yaml"
 FLUX_DIR = "flux"
+CLUSTER_FOLDER = "00-cluster"  # rendered mode: the stack's Namespaces and CRDs, first
+DECRYPTION_SECRET = "sops-age"  # in flux-system, key `age.agekey`: the cluster's age key
+SOURCES_PREFIX = "source-"
 PRUNE_DISABLED = {"kustomize.toolkit.fluxcd.io/prune": "disabled"}
 # Namespaces every cluster has: a chart layer in one of them gets no Namespace object.
 BUILTIN_NAMESPACES = frozenset(
@@ -54,6 +69,8 @@ MAX_NAME = 63  # Flux writes Kustomization names into label values
 MAX_RELEASE = 53  # Helm's limit on release names
 
 _UNSAFE = re.compile(r"[^a-z0-9.-]")
+SECRET_PLACEHOLDER = "${{lamina_secret_{name}}}"
+_SECRET_IN_TEXT = re.compile(r"\$\{lamina_secret_([A-Za-z0-9_]+)\}")
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
 
 
@@ -62,9 +79,11 @@ class ChartRelease:
     """What Flux needs to install a chart layer itself.
 
     `repository_url` is an https:// chart repository or an oci://host/path (Flux appends
-    the chart); `version` is exact; `values` are the user values with every secret value
-    taken out; `secret_values` are (dotted values path, key in the Secret) pairs injected
-    with `valuesFrom` from `secret_name`, a Secret in the layer namespace.
+    the chart); `version` is exact; `release` is the Helm release name rendering used (the
+    preview's and `rendered` mode's); `values` are the values rendering gave the chart with
+    every secret value taken out (`split_secret_values`); `secret_values` are (values path,
+    key in the Secret) pairs injected with `valuesFrom` from `secret_name`, a Secret in the
+    layer namespace.
     """
 
     repository_url: str
@@ -73,6 +92,7 @@ class ChartRelease:
     values: dict[str, Any]
     secret_values: list[tuple[str, str]]
     secret_name: str
+    release: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,13 +101,18 @@ class LayerOutput:
     `objects` are its rendered objects in order, with secret values already replaced by
     `${lamina_secret_NAME}` placeholders; `chart` is set for chart layers Flux can fetch.
     `secret_name`, when set, names a Secret in flux-system whose keys Flux substitutes for
-    those placeholders (flux mode, layers without `chart` only)."""
+    those placeholders (flux mode, layers without `chart` only). `sealed` says that some
+    objects are SOPS-encrypted Secrets (a chart layer with `chart` then has as `objects` only
+    the Secret its `valuesFrom` reads, written next to the HelmRelease), so Flux must decrypt
+    the folder with the age key in the `DECRYPTION_SECRET` Secret of flux-system."""
 
     name: str
     namespace: str
     objects: list[dict[str, Any]]
     chart: ChartRelease | None = None
     secret_name: str = ""
+    sealed: bool = False
+    create_namespace: bool = True  # False: rendered mode writes no Namespace for this layer
 
 
 @dataclass(frozen=True)
@@ -98,7 +123,6 @@ class AddonRecord:
     profile: str
     profile_id: int
     version: int
-    instantiation_id: int
     bindings: dict[str, Any]
     secrets: list[str]
 
@@ -163,39 +187,61 @@ def kustomization_name(cluster: str, folder: str) -> str:
 def rendered_tree(
     *,
     cluster: str,
-    revision: int,
     addons: list[AddonRecord],
     layers: list[LayerOutput],
     dump: Dump,
+    namespaced: Namespaced = fallback_namespaced,
 ) -> Tree:
     """The `rendered` layout: every layer's objects as files, built by `kustomize build`
-    of the cluster directory. `dump` turns plain values into YAML text."""
+    of the cluster directory, after `00-cluster/` (Namespaces and CRDs). `dump` turns plain
+    values into YAML text; `namespaced` decides each object's scope."""
     folders = [layer_folder(i, layer.name) for i, layer in enumerate(layers)]
-    tree = _top(folders, cluster, revision, addons, dump)
-    for folder, layer in zip(folders, layers, strict=True):
-        tree |= _folder(folder, _placed(layer), dump)
+    placed = [_placed(layer, namespaced) for layer in layers]
+    # Only layers that did not opt out (`createNamespace: false`) get Namespaces written.
+    using = [
+        obj
+        for layer, objs in zip(layers, placed, strict=True)
+        if layer.create_namespace
+        for obj in objs
+    ]
+    first = _cluster_objects([obj for objects in placed for obj in objects], using, namespaced)
+    tree = _top([CLUSTER_FOLDER, *folders] if first else folders, cluster, addons, dump)
+    if first:
+        tree |= _folder(CLUSTER_FOLDER, first, dump)
+    for folder, objects in zip(folders, placed, strict=True):
+        tree |= _folder(folder, [obj for obj in objects if not _goes_first(obj)], dump)
     return tree
 
 
 def flux_tree(
     *,
     cluster: str,
-    revision: int,
     addons: list[AddonRecord],
     layers: list[LayerOutput],
     dump: Dump,
     source: str = "flux-system",
     root: str = "",
+    namespaced: Namespaced = fallback_namespaced,
 ) -> Tree:
     """The `flux` layout. `source` names the GitRepository (in flux-system) holding the tree;
     `root` is the cluster directory's path in that repository (Kustomization paths are
     `./<root>/<folder>`)."""
     folders = [layer_folder(i, layer.name) for i, layer in enumerate(layers)]
     units = [f"{FLUX_DIR}/{folder}.yaml" for folder in folders]
-    tree = _top(units, cluster, revision, addons, dump)
+    # Each chart repository once per cluster, applied with the Kustomizations themselves
+    # (so no layer's pruning owns a source other layers use).
+    sources = {
+        repository_name(layer.chart.repository_url): _helm_repository(layer.chart)
+        for layer in layers
+        if layer.chart
+    }
+    source_files = [f"{FLUX_DIR}/{SOURCES_PREFIX}{name}.yaml" for name in sorted(sources)]
+    tree = _top([*source_files, *units], cluster, addons, dump)
+    for file, name in zip(source_files, sorted(sources), strict=True):
+        tree[file] = dump(sources[name])
     previous = ""
     for folder, unit, layer in zip(folders, units, layers, strict=True):
-        objects = _chart_objects(layer, layer.chart) if layer.chart else _placed(layer)
+        objects = _chart_objects(layer, layer.chart) if layer.chart else _placed(layer, namespaced)
         tree |= _folder(folder, objects, dump)
         name = kustomization_name(cluster, folder)
         spec = _flux_spec(layer, _flux_path(root, folder), source, previous)
@@ -204,12 +250,10 @@ def flux_tree(
     return tree
 
 
-def _top(
-    resources: list[str], cluster: str, revision: int, addons: list[AddonRecord], dump: Dump
-) -> Tree:
+def _top(resources: list[str], cluster: str, addons: list[AddonRecord], dump: Dump) -> Tree:
     return {
         KUSTOMIZATION: dump(_kustomization(resources)),
-        RECORD: dump(_record(cluster, revision, addons)),
+        RECORD: dump(_record(cluster, addons)),
     }
 
 
@@ -230,14 +274,12 @@ def _kustomization(resources: list[str]) -> dict[str, Any]:
     }
 
 
-def _record(cluster: str, revision: int, addons: list[AddonRecord]) -> dict[str, Any]:
+def _record(cluster: str, addons: list[AddonRecord]) -> dict[str, Any]:
     """lamina.yaml: what is on the cluster. A binding named in `secrets` is left out even
-    when a caller passed one, so no secret value is ever written."""
-    return {
-        "cluster": cluster,
-        "revision": revision,
-        "addons": [_addon(addon) for addon in addons],
-    }
+    when a caller passed one, so no secret value is ever written. No revision number or
+    database id: the file holds only what the stack is, so an unchanged stack gives the
+    same bytes and commits nothing."""
+    return {"cluster": cluster, "addons": [_addon(addon) for addon in addons]}
 
 
 def _addon(addon: AddonRecord) -> dict[str, Any]:
@@ -246,7 +288,6 @@ def _addon(addon: AddonRecord) -> dict[str, Any]:
         "profile": addon.profile,
         "profile_id": addon.profile_id,
         "version": addon.version,
-        "instantiation_id": addon.instantiation_id,
         "bindings": {k: v for k, v in sorted(addon.bindings.items()) if k not in secret},
         "secrets": sorted(secret),
     }
@@ -255,14 +296,22 @@ def _addon(addon: AddonRecord) -> dict[str, Any]:
 # --- objects -----------------------------------------------------------------------------
 
 
-def _placed(layer: LayerOutput) -> list[dict[str, Any]]:
-    """The layer's objects, each namespaced one without a namespace given the layer's."""
-    return [_with_namespace(obj, layer.namespace or "default") for obj in layer.objects]
+def _placed(
+    layer: LayerOutput, namespaced: Namespaced = fallback_namespaced
+) -> list[dict[str, Any]]:
+    """The layer's committed objects (`hooks.committed`), each namespaced one without a
+    namespace given the layer's, each cluster-scoped one without any."""
+    namespace = layer.namespace or "default"
+    return [_with_namespace(obj, namespace, namespaced) for obj in hooks.committed(layer.objects)]
 
 
-def _with_namespace(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
+def _with_namespace(obj: dict[str, Any], namespace: str, namespaced: Namespaced) -> dict[str, Any]:
     metadata = _metadata(obj)
-    if obj.get("kind") in CLUSTER_SCOPED or metadata.get("namespace"):
+    if not namespaced(obj):
+        if "namespace" not in metadata:
+            return obj
+        return {**obj, "metadata": {k: v for k, v in metadata.items() if k != "namespace"}}
+    if metadata.get("namespace"):
         return obj
     placed: dict[str, Any] = {}
     for key, value in metadata.items():
@@ -273,12 +322,34 @@ def _with_namespace(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
     return {**obj, "metadata": placed}
 
 
+def _goes_first(obj: dict[str, Any]) -> bool:
+    return obj.get("kind") == "Namespace" or scope.is_crd(obj)
+
+
+def _cluster_objects(
+    objects: list[dict[str, Any]], using: list[dict[str, Any]], namespaced: Namespaced
+) -> list[dict[str, Any]]:
+    """What `00-cluster/` holds: every Namespace (the stack's own, and one for each other
+    namespace the namespaced objects of `using` take, built-in ones aside) by name, then every
+    CRD in stack order."""
+    owned = {
+        str(_metadata(obj).get("name")): obj for obj in objects if obj.get("kind") == "Namespace"
+    }
+    used = {str(_metadata(obj).get("namespace")) for obj in using if namespaced(obj)}
+    for name in used - set(owned) - BUILTIN_NAMESPACES - {""}:
+        owned[name] = _namespace(name)
+    crds = [obj for obj in objects if scope.is_crd(obj)]
+    return [owned[name] for name in sorted(owned)] + crds
+
+
 def _chart_objects(layer: LayerOutput, chart: ChartRelease) -> list[dict[str, Any]]:
     """What a chart layer's folder holds in flux mode: its namespace (never pruned, as other
-    layers may share it), the HelmRepository and the HelmRelease."""
+    layers may share it), the layer's own objects (its encrypted values Secret), and the
+    HelmRelease."""
     namespace = layer.namespace or "default"
     objects = [] if namespace in BUILTIN_NAMESPACES else [_namespace(namespace)]
-    return [*objects, _helm_repository(chart), _helm_release(layer.name, namespace, chart)]
+    sealed = _placed(layer) if layer.sealed else []  # its encrypted values Secret
+    return [*objects, *sealed, _helm_release(layer.name, namespace, chart)]
 
 
 def _namespace(name: str) -> dict[str, Any]:
@@ -310,6 +381,8 @@ def _helm_release(layer_name: str, namespace: str, chart: ChartRelease) -> dict[
         "chart": {"spec": {"chart": chart.chart, "version": chart.version, "sourceRef": source}},
         "install": {"createNamespace": True},
     }
+    if chart.release:
+        spec["releaseName"] = chart.release
     if chart.values:
         spec["values"] = chart.values
     if chart.secret_values:
@@ -323,6 +396,50 @@ def _helm_release(layer_name: str, namespace: str, chart: ChartRelease) -> dict[
         "metadata": {"name": release_name(layer_name), "namespace": namespace},
         "spec": spec,
     }
+
+
+def secret_placeholder(name: str) -> str:
+    """What a secret parameter's value is replaced with in everything Lamina writes."""
+    return SECRET_PLACEHOLDER.format(name=name)
+
+
+def split_secret_values(
+    values: dict[str, Any],
+) -> tuple[dict[str, Any], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Chart values (as rendering gave them, secrets as placeholders) for a HelmRelease:
+    (values without secrets, [(values path, secret)] for strings that are exactly one
+    placeholder, [(values path, secret)] for placeholders inside longer strings, which
+    `valuesFrom` cannot fill). Paths are in the form `valuesFrom.targetPath` takes:
+    `a.b[0].c`, dots in keys escaped as `\\.`."""
+
+    def secret(text: str) -> str | None:
+        found = _SECRET_IN_TEXT.fullmatch(text)
+        return found.group(1) if found else None
+
+    whole: list[tuple[str, str]] = []
+    embedded: list[tuple[str, str]] = []
+
+    def walk(tree: Any, path: str) -> Any:
+        if isinstance(tree, dict):
+            kept = {}
+            for key, value in tree.items():
+                inner = f"{path}.{_escaped(str(key))}" if path else _escaped(str(key))
+                if isinstance(value, str) and (name := secret(value)):
+                    whole.append((inner, name))
+                    continue
+                kept[key] = walk(value, inner)
+            return kept
+        if isinstance(tree, list):
+            return [walk(item, f"{path}[{i}]") for i, item in enumerate(tree)]
+        if isinstance(tree, str):
+            embedded.extend((path, name) for name in _SECRET_IN_TEXT.findall(tree))
+        return tree
+
+    return walk(values, ""), whole, embedded
+
+
+def _escaped(key: str) -> str:
+    return key.replace(".", "\\.")
 
 
 def _flux_spec(layer: LayerOutput, path: str, source: str, previous: str) -> dict[str, Any]:
@@ -339,6 +456,8 @@ def _flux_spec(layer: LayerOutput, path: str, source: str, previous: str) -> dic
         spec["dependsOn"] = [{"name": previous}]
     if layer.secret_name and layer.chart is None:
         spec["postBuild"] = {"substituteFrom": [{"kind": "Secret", "name": layer.secret_name}]}
+    if layer.sealed:
+        spec["decryption"] = {"provider": "sops", "secretRef": {"name": DECRYPTION_SECRET}}
     return spec
 
 

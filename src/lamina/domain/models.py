@@ -249,6 +249,7 @@ class GitOps:
     mode: GitMode = GitMode.RENDERED
     username: str | None = None
     token_sealed: str | None = None
+    age_recipient: str | None = None  # secrets reach Git SOPS-encrypted for this age key
 
 
 @dataclass(frozen=True)

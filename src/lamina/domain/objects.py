@@ -8,7 +8,8 @@ from typing import Any
 
 from lamina.domain.errors import Issue
 
-# Kinds without a namespace; everything else defaults to its layer's namespace.
+# Cluster-scoped kinds when neither the stack's CRDs nor the Kubernetes schemas know a kind
+# (see domain.scope): the built-in ones, and well-known cluster-scoped custom kinds.
 CLUSTER_SCOPED = frozenset(
     {
         "Namespace",
@@ -27,8 +28,17 @@ CLUSTER_SCOPED = frozenset(
         "APIService",
         "ClusterIssuer",
         "VolumeSnapshotClass",
+        "GatewayClass",
     }
 )
+
+# Whether an object lives in a namespace (domain.scope builds one per stack).
+Namespaced = Callable[[dict[str, Any]], bool]
+
+
+def fallback_namespaced(obj: dict[str, Any]) -> bool:
+    """Namespaced unless its kind is in CLUSTER_SCOPED."""
+    return obj.get("kind") not in CLUSTER_SCOPED
 
 
 @dataclass(frozen=True)
@@ -60,10 +70,13 @@ class RenderedLayer:
         parse: Parse,
         scan: Scan,
         objects: list[RenderedObject] | None = None,
+        values: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.namespace = namespace
         self.files = files
+        self.values = values
+        """A chart layer's values exactly as the chart received them (None for others)."""
         self._parse = parse
         self._scan = scan
         self._objects = objects
@@ -100,9 +113,15 @@ class RenderedLayer:
         return self._identities
 
 
-def identity(obj: dict[str, Any], default_namespace: str) -> tuple[str, str, str]:
-    """(kind, namespace, name) of an object as the cluster will know it."""
-    return _scoped(_raw_identity(obj), default_namespace)
+def identity(
+    obj: dict[str, Any], default_namespace: str, namespaced: Namespaced | None = None
+) -> tuple[str, str, str]:
+    """(kind, namespace, name) of an object as the cluster will know it; `namespaced` decides
+    the scope (default: `fallback_namespaced`)."""
+    if namespaced is None:
+        return _scoped(_raw_identity(obj), default_namespace)
+    kind, namespace, name = _raw_identity(obj)
+    return kind, (namespace or default_namespace) if namespaced(obj) else "", name
 
 
 def _raw_identity(obj: dict[str, Any]) -> tuple[str, str, str]:

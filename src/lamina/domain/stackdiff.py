@@ -8,11 +8,13 @@ parameters as placeholders, so no diff can show one.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
 Key = tuple[str, str, str]  # (kind, namespace, name)
 Entry = tuple[str, str]  # (layer name, YAML text of the object)
+HookOf = Callable[[str], list[str]]  # the Helm hook types of an object, from its YAML text
 
 ADDED = "added"
 CHANGED = "changed"
@@ -24,7 +26,8 @@ CONTEXT_LINES = 3
 class ObjectChange:
     """One object that differs: `op` is "added", "changed" or "removed"; `layer` is the layer
     that renders it after the change (before it, for a removal); `diff` is the unified diff
-    of its YAML for "changed", "" otherwise."""
+    of its YAML for "changed", "" otherwise; `hook` the Helm hook types of a hook object
+    (after the change; before it, for a removal), None for any other object."""
 
     op: str
     kind: str
@@ -32,8 +35,9 @@ class ObjectChange:
     name: str
     layer: str
     diff: str
+    hook: list[str] | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "op": self.op,
             "kind": self.kind,
@@ -41,11 +45,15 @@ class ObjectChange:
             "name": self.name,
             "layer": self.layer,
             "diff": self.diff,
+            "hook": self.hook,
         }
 
 
-def diff_objects(before: Mapping[Key, Entry], after: Mapping[Key, Entry]) -> list[ObjectChange]:
-    """Every object added, changed or removed from `before` to `after`.
+def diff_objects(
+    before: Mapping[Key, Entry], after: Mapping[Key, Entry], hook_of: HookOf | None = None
+) -> list[ObjectChange]:
+    """Every object added, changed or removed from `before` to `after`; with `hook_of`, each
+    change names the hook types of its object.
 
     Objects with identical text are left out, even when they moved to another layer.
     Order: added and changed objects by the position of their layer in `after` (the order in
@@ -55,7 +63,18 @@ def diff_objects(before: Mapping[Key, Entry], after: Mapping[Key, Entry]) -> lis
     present = [_present(key, before.get(key), entry) for key, entry in after.items()]
     found = [change for change in present if change is not None]
     gone = [_removed(key, entry) for key, entry in before.items() if key not in after]
-    return _ordered(found, after) + _ordered(gone, before)
+    changes = _ordered(found, after) + _ordered(gone, before)
+    if hook_of is None:
+        return changes
+    return [_hooked(change, before, after, hook_of) for change in changes]
+
+
+def _hooked(
+    change: ObjectChange, before: Mapping[Key, Entry], after: Mapping[Key, Entry], hook_of: HookOf
+) -> ObjectChange:
+    key = (change.kind, change.namespace, change.name)
+    entry = before[key] if change.op == REMOVED else after[key]
+    return replace(change, hook=hook_of(entry[1]) or None)
 
 
 def unified_diff(key: Key, old: str, new: str) -> str:

@@ -26,7 +26,16 @@ from lamina.domain.validation_common import (
 SOURCES = ("chart", "manifests", "kustomize", "profile")
 # Descriptors stand in for a source, but only on the one category each describes.
 DESCRIPTORS = {"os": "os", "kubernetes": "k8s"}
-LAYER_FIELDS = ("name", "category", "namespace", "dependsOn", "values", *SOURCES, *DESCRIPTORS)
+LAYER_FIELDS = (
+    "name",
+    "category",
+    "namespace",
+    "createNamespace",
+    "dependsOn",
+    "values",
+    *SOURCES,
+    *DESCRIPTORS,
+)
 
 _REPOSITORY_SCHEMES = ("https", "http", "oci")
 # Nobody writes a longer version range; the bound keeps parsing of hostile input cheap.
@@ -62,6 +71,9 @@ def _check_layer(layer: Any, path: str) -> list[Issue]:
     issues += check_string(layer, "category", path)
     ns = layer.get("namespace")
     issues += check_label(ns, child(path, "namespace"), "invalid_namespace", "namespace")
+    create = layer.get("createNamespace")
+    if create is not None and not isinstance(create, bool):
+        issues.append(wrong_type(child(path, "createNamespace"), create, "a boolean"))
     issues += check_string_list(layer.get("dependsOn"), child(path, "dependsOn"))
     values = layer.get("values")
     if values is not None and not isinstance(values, Mapping):

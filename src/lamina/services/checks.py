@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lamina.domain import semver, validation
+from lamina.domain import scope, semver, validation
 from lamina.domain.errors import InvalidInput, Issue, RegistryUnavailable
 from lamina.domain.objects import duplicates, identity, shown
 from lamina.ports import ObjectValidator, Store
@@ -82,16 +82,29 @@ class DocumentChecker:
         unknown: list[Issue] = []
         if self._objects is None:
             return errors, unknown
+        bodies = [item.body for layer in result.layers for item in layer.objects]
+        crds = [body for body in bodies if scope.is_crd(body)]
         for layer in result.layers:
             for item in layer.objects:
                 problems, known = self._objects.validate(item.body, kube_version=kube or NEWEST)
                 what = f"{shown(identity(item.body, layer.namespace))} ({item.source})"
+                custom = None if known else _custom_schema(crds, item.body)
+                if custom is not None:
+                    problems, known = self._objects.validate_custom(item.body, custom), True
                 if not known:
                     unknown.append(
                         Issue(layer.name, "unknown_kind", f"{what}: no schema known; not checked")
                     )
                 errors += [Issue(layer.name, "invalid_object", f"{what}: {p}") for p in problems]
         return errors, unknown
+
+
+def _custom_schema(crds: list[dict[str, Any]], obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema a CRD of the stack gives the object's kind and apiVersion, if any."""
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    if not isinstance(api_version, str) or not isinstance(kind, str):
+        return None
+    return scope.crd_schema(crds, api_version, kind)
 
 
 def _kube_fit(metadata: dict[str, Any], kube: str | None, path: str, layer: str) -> list[Issue]:

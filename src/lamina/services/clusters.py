@@ -19,6 +19,8 @@ _LABEL_KEY = re.compile(
 )
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$")
 _VERSION = re.compile(r"^v?\d+\.\d+(\.\d+)?([-+].*)?$")
+# An X25519 age recipient: "age1" and 58 bech32 characters (a 32-byte key and a checksum).
+_AGE_RECIPIENT = re.compile(r"^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$")
 
 
 class ClusterService:
@@ -102,6 +104,7 @@ class ClusterService:
             mode=GitMode(git.get("mode") or "rendered"),
             username=git.get("username") or None,
             token_sealed=sealed,
+            age_recipient=str(git.get("age_recipient") or "").strip() or None,
         )
         base = previous or Cluster(0, principal.org_id, "", {}, "", gitops, 0, None, now, now)
         return replace(
@@ -132,6 +135,13 @@ def _check(fields: dict[str, Any]) -> list[Issue]:
         issues += _check_git(git)
     if isinstance(git, dict) and git.get("mode") not in (None, "rendered", "flux"):
         issues.append(Issue("gitops.mode", "invalid_value", "rendered or flux"))
+    recipient = str(git.get("age_recipient") or "").strip() if isinstance(git, dict) else ""
+    if recipient and not _AGE_RECIPIENT.match(recipient):
+        issues.append(
+            Issue(
+                "gitops.age_recipient", "invalid_value", "An age public key: age1 and 58 characters"
+            )
+        )
     return issues
 
 
@@ -177,6 +187,7 @@ def _gitops_fields(git: GitOps) -> dict[str, Any]:
         "mode": git.mode.value,
         "username": git.username,
         "token_sealed": git.token_sealed,
+        "age_recipient": git.age_recipient,
     }
 
 

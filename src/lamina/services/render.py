@@ -10,11 +10,13 @@ in one parameter re-renders only the layers that use it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from lamina.domain import effective, expansion, layering, params, values
@@ -141,12 +143,15 @@ class RenderService:
         placeholders: bool = False,
         redact: bool = False,
         secret_format: str | None = None,
+        persist: bool = False,
     ) -> StackRender:
         """Render every layer in order; InvalidInput/RenderFailed name what failed where.
         Objects two layers both render are a validation matter (`objects.duplicates`).
 
         `placeholders` stands in for missing values (validation); `redact` renders secret
-        parameters as "<redacted>" (previews shown to people)."""
+        parameters as "<redacted>" (previews shown to people). A chart layer rendered before
+        from the same inputs gives back the stored output, byte for byte (charts may use
+        random functions); `persist` stores what is rendered anew (delivery does)."""
         overrides = overrides or {}
         plan = inputs.plan()
         _check_overrides(overrides, plan)
@@ -156,7 +161,14 @@ class RenderService:
         lock: dict[str, Any] = {}
         for step in plan:
             done[step.layer.name] = self._layer(
-                step, inputs, contexts, overrides.get(step.layer.name, {}), kube, done, lock
+                step,
+                inputs,
+                contexts,
+                overrides.get(step.layer.name, {}),
+                kube,
+                done,
+                lock,
+                persist=persist,
             )
         layers = [done[step.layer.name] for step in plan]
         return StackRender(layers=layers, warnings=[], kube_version=kube, lock={"charts": lock})
@@ -170,6 +182,8 @@ class RenderService:
         kube: str | None,
         done: dict[str, RenderedLayer],
         lock: dict[str, Any],
+        *,
+        persist: bool,
     ) -> RenderedLayer:
         layer = step.layer
         if step.static and not cluster_values and (layer.name, kube) in inputs._static:
@@ -184,7 +198,7 @@ class RenderService:
         if cluster_values:  # overrides may reference parameters too: key on what they become
             cluster_values = values.substitute(cluster_values, context, f"values.{layer.name}")
         static = step.static and not cluster_values
-        rendered = self._keyed(step, inputs, context, cluster_values, kube, lock)
+        rendered = self._keyed(step, inputs, context, cluster_values, kube, lock, persist=persist)
         if static:
             inputs._static[(layer.name, kube)] = (rendered, lock.get(layer.name))
         return rendered
@@ -197,6 +211,8 @@ class RenderService:
         cluster_values: dict[str, Any],
         kube: str | None,
         lock: dict[str, Any],
+        *,
+        persist: bool = False,
     ) -> RenderedLayer:
         layer = step.layer
         digest = ""
@@ -211,7 +227,7 @@ class RenderService:
         if cached is not None:
             return cached
         if chart is not None:
-            rendered = self._chart(layer, chart, context, cluster_values, kube)
+            rendered = self._chart(layer, chart, context, cluster_values, kube, key, persist)
         elif layer.kind == "manifests":
             rendered = self._manifests(layer, context)
         else:  # os / kubernetes descriptors render nothing
@@ -224,6 +240,7 @@ class RenderService:
         layer: FlatLayer | RenderedLayer,
         files: dict[str, str],
         objects: list[RenderedObject] | None = None,
+        values: dict[str, Any] | None = None,
     ) -> RenderedLayer:
         return RenderedLayer(
             layer.name,
@@ -232,6 +249,7 @@ class RenderService:
             parse=self._codec.load_all,
             scan=self._codec.scan_identities,
             objects=objects,
+            values=values,
         )
 
     def _chart(
@@ -241,9 +259,18 @@ class RenderService:
         context: values.Context,
         cluster_values: dict[str, Any],
         kube: str | None,
+        key: tuple[Any, ...],
+        persist: bool,
     ) -> RenderedLayer:
         profile_values = values.substitute(layer.values, context, f"{layer.path}.values")
         user = effective.overlay(profile_values, cluster_values)
+        # The key holds every input of the render (chart digest, the values' sources and
+        # what they reference, release, namespace, Kubernetes version) as plain text.
+        stored_key = "sha256:" + hashlib.sha256(repr(key).encode()).hexdigest()
+        with self._store.unit_of_work() as uow:
+            files = uow.renders.get(stored_key)
+        if files is not None:
+            return self._layer_of(layer, files, values=user)
         try:
             files = self._engine.render(
                 chart,
@@ -255,7 +282,10 @@ class RenderService:
             )
         except RenderFailed as error:
             raise _in_layer(error, layer, f"{layer.path}.chart") from error
-        return self._layer_of(layer, files)
+        if persist:
+            with self._store.unit_of_work(write=True) as uow:
+                uow.renders.put(stored_key, files, at=datetime.now(UTC))
+        return self._layer_of(layer, files, values=user)
 
     def _manifests(self, layer: FlatLayer, context: values.Context) -> RenderedLayer:
         body = values.substitute(layer.source or [], context, f"{layer.path}.manifests")

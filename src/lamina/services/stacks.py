@@ -10,7 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from lamina.domain import effective, gitops, params, stackdiff, values
+from lamina.domain import gitops, hooks, params, scope, stackdiff
 from lamina.domain.errors import Conflict, InvalidInput, Issue, LaminaError, NotFound
 from lamina.domain.models import (
     Cluster,
@@ -23,15 +23,26 @@ from lamina.domain.models import (
     Role,
     StackDraft,
 )
-from lamina.domain.objects import identity
-from lamina.ports import Cipher, Clock, GitRepository, ManifestCodec, Store, UnitOfWork
+from lamina.domain.objects import Namespaced, RenderedLayer, identity
+from lamina.ports import (
+    Cipher,
+    Clock,
+    GitRepository,
+    ManifestCodec,
+    ScopeLookup,
+    SecretEncryptor,
+    Store,
+    UnitOfWork,
+)
 from lamina.services.access import require
 from lamina.services.clusters import ClusterService
 from lamina.services.commits import Committed, Committer, TargetCheck
-from lamina.services.render import ClusterFacts, Inputs, RenderService
+from lamina.services.render import ClusterFacts, Inputs, RenderService, release_name
+from lamina.services.secrets import SecretSealer
 
-SECRET_FORMAT = "${{lamina_secret_{name}}}"
+SECRET_FORMAT = gitops.SECRET_PLACEHOLDER
 INPUTS_KEPT = 256
+NEWEST = "1.99.0"  # the newest schemas decide scope for a cluster without a Kubernetes version
 
 
 @dataclass(frozen=True)
@@ -70,8 +81,12 @@ class StackService:
         git: GitRepository,
         clusters: ClusterService,
         check_target: TargetCheck | None = None,
+        encryptor: SecretEncryptor | None = None,
+        scopes: ScopeLookup | None = None,
     ) -> None:
         self._store = store
+        self._scopes = scopes
+        self._secrets = SecretSealer(store=store, cipher=cipher, codec=codec, encryptor=encryptor)
         self._clock = clock
         self._cipher = cipher
         self._render = render
@@ -206,7 +221,8 @@ class StackService:
         warnings: list[Issue] | None = None,
     ) -> DraftResult:
         started = time.perf_counter()
-        files, objects = self.compose(principal.org_id, cluster, addons)
+        warnings = list(warnings or [])
+        files, objects = self.compose(principal.org_id, cluster, addons, warnings)
         self.timings["render"] += time.perf_counter() - started
         started = time.perf_counter()
         draft = StackDraft(
@@ -229,9 +245,15 @@ class StackService:
     # -- composing the stack -------------------------------------------------------------
 
     def compose(
-        self, org_id: int, cluster: Cluster, addons: list[dict[str, Any]]
+        self,
+        org_id: int,
+        cluster: Cluster,
+        addons: list[dict[str, Any]],
+        warnings: list[Issue] | None = None,
     ) -> tuple[dict[str, str], dict[str, list[str]]]:
-        """The cluster directory's files and the stack's objects for `addons`."""
+        """The cluster directory's files and the stack's objects for `addons`; what the
+        cluster's delivery cannot do as asked is appended to `warnings`."""
+        warnings = [] if warnings is None else warnings
         loaded = self._load(org_id, addons)
         _one_base_stack(loaded)
         facts = ClusterFacts(cluster.name, cluster.labels, cluster.kubernetes_version or None)
@@ -239,10 +261,17 @@ class StackService:
         objects: dict[str, list[str]] = {}
         owners: dict[tuple[str, str, str], str] = {}
         issues: list[Issue] = []
+        sealing = self._secrets.for_cluster(cluster, warnings)
+        stack: list[tuple[str, gitops.LayerOutput]] = []
         for addon in loaded:
-            for output in self._render_addon(org_id, addon, facts, cluster.gitops.mode):
-                issues += _claim(output, addon.profile.name, owners, objects, self._codec)
-                outputs.append(output)
+            rendered = self._render_addon(org_id, addon, facts, cluster.gitops.mode, warnings)
+            rendered = sealing.layers(rendered, self._unsealed(addon.spec["secrets_sealed"]))
+            stack += [(addon.profile.name, output) for output in rendered]
+        namespaced = self._namespaced(cluster, [output for _, output in stack])
+        for profile, output in stack:
+            issues += _claim(output, profile, owners, objects, self._codec, namespaced)
+            warnings += _hooks_left_out(output)
+            outputs.append(output)
         if issues:
             raise InvalidInput("Two instantiations render the same object", issues=issues)
         records = [_record(a) for a in loaded]
@@ -250,13 +279,24 @@ class StackService:
         kwargs: dict[str, Any] = {"root": _directory(cluster)} if build is gitops.flux_tree else {}
         files = build(
             cluster=cluster.name,
-            revision=cluster.revision + 1,
             addons=records,
             layers=outputs,
             dump=self._codec.dump,
+            namespaced=namespaced,
             **kwargs,
         )
         return files, objects
+
+    def _namespaced(self, cluster: Cluster, outputs: list[gitops.LayerOutput]) -> Namespaced:
+        """The scope decision for the stack: its CRDs, then the cluster version's schemas."""
+        lookup = None
+        if self._scopes is not None:
+            scopes, kube = self._scopes, cluster.kubernetes_version or NEWEST
+
+            def lookup(api_version: str, kind: str) -> bool | None:
+                return scopes.namespaced(api_version, kind, kube_version=kube)
+
+        return scope.stack_scope((o for out in outputs for o in out.objects), lookup)
 
     def _load(self, org_id: int, addons: list[dict[str, Any]]) -> list[_Addon]:
         loaded: list[_Addon] = []
@@ -270,19 +310,30 @@ class StackService:
         return loaded
 
     def _render_addon(
-        self, org_id: int, addon: _Addon, facts: ClusterFacts, mode: GitMode
+        self,
+        org_id: int,
+        addon: _Addon,
+        facts: ClusterFacts,
+        mode: GitMode,
+        warnings: list[Issue],
     ) -> list[gitops.LayerOutput]:
         inputs = self._inputs_for(org_id, addon)
         supplied = {**addon.spec["bindings"], **self._unsealed(addon.spec["secrets_sealed"])}
         result = self._render.render(
-            inputs, supplied, facts, addon.spec.get("values") or {}, secret_format=SECRET_FORMAT
+            inputs,
+            supplied,
+            facts,
+            addon.spec.get("values") or {},
+            secret_format=SECRET_FORMAT,
+            persist=True,
         )
         outputs = []
         secret_name = f"lamina-{addon.profile.name}-secrets"
+        creates = {step.layer.name: step.layer.create_namespace for step in inputs.plan()}
         for layer in result.layers:
             chart = None
-            if mode is GitMode.FLUX:
-                chart = self._release(inputs, addon, layer.name, result.lock)
+            if mode is GitMode.FLUX and layer.values is not None:
+                chart = self._release(inputs, addon, layer, result.lock, warnings)
             bodies = [item.body for item in layer.objects]
             outputs.append(
                 gitops.LayerOutput(
@@ -291,30 +342,53 @@ class StackService:
                     objects=[] if chart else bodies,
                     chart=chart,
                     secret_name=secret_name if addon.spec["secrets_sealed"] else "",
+                    create_namespace=creates.get(layer.name, True),
                 )
             )
         return outputs
 
     def _release(
-        self, inputs: Inputs, addon: _Addon, layer: str, lock: dict[str, Any]
+        self,
+        inputs: Inputs,
+        addon: _Addon,
+        layer: RenderedLayer,
+        lock: dict[str, Any],
+        warnings: list[Issue],
     ) -> gitops.ChartRelease | None:
-        """What Flux needs to install a chart layer itself (None: Flux cannot reach its
-        repository, e.g. a local directory; the rendered objects are written instead)."""
-        entry = (lock.get("charts") or {}).get(layer)
-        step = next((s for s in inputs.plan() if s.layer.name == layer), None)
-        if entry is None or step is None:
+        """What Flux needs to install a chart layer itself, with the very values rendering
+        gave the chart (None, with a warning: Flux cannot fetch the chart, e.g. from a local
+        directory, so the rendered objects are written instead)."""
+        entry = (lock.get("charts") or {}).get(layer.name)
+        if entry is None or layer.values is None:
             return None
+        where = f"{addon.profile.name}/{layer.name}"
         url = self._repository_url(inputs.org_id, str(entry["repository"]))
         if url is None:
+            warnings.append(
+                Issue(
+                    where,
+                    "flux_cannot_fetch",
+                    f"Flux cannot fetch chart '{entry['name']}' from registry "
+                    f"'{entry['repository']}' (a local directory): its rendered objects are "
+                    "committed instead of a HelmRelease",
+                )
+            )
             return None
-        declared = params.parse_parameters(_declared(addon.version.spec))
-        secrets = {p.name for p in declared if p.type == "secret"}
-        values, secret_values = gitops_values(
-            step.layer.values,
-            (addon.spec.get("values") or {}).get(layer, {}),
-            addon.spec["bindings"],
-            secrets,
-        )
+        values, secret_values, embedded = gitops.split_secret_values(layer.values)
+        if embedded:
+            raise InvalidInput(
+                "Flux can only pass whole secret values to a chart",
+                issues=[
+                    Issue(
+                        f"{where}.values.{path}",
+                        "secret_inside_text",
+                        f"Secret parameter '{name}' is part of a longer string; Flux's "
+                        "valuesFrom sets whole values: make this value exactly "
+                        f"'${{{{ params.{name} }}}}', or deliver the cluster in rendered mode",
+                    )
+                    for path, name in embedded
+                ],
+            )
         return gitops.ChartRelease(
             repository_url=url,
             chart=str(entry["name"]),
@@ -322,6 +396,7 @@ class StackService:
             values=values,
             secret_values=secret_values,
             secret_name=f"lamina-{addon.profile.name}-secrets",
+            release=release_name(layer.name),
         )  # the same Secret as the layer's postBuild substitution
 
     def _repository_url(self, org_id: int, repository: str) -> str | None:
@@ -379,8 +454,12 @@ class StackService:
             last = uow.stacks.last_revision(cluster_id)
         before = {_key(k): (v[0], v[1]) for k, v in (last.objects if last else {}).items()}
         after = {_key(k): (v[0], v[1]) for k, v in draft.objects.items()}
-        changes = stackdiff.diff_objects(before, after)
+        changes = stackdiff.diff_objects(before, after, self._hook_of)
         return StackDiff(changes, _parameter_changes(last.addons if last else [], draft.addons))
+
+    def _hook_of(self, text: str) -> list[str]:
+        bodies = self._codec.load_all(text, "")
+        return hooks.hook_types(bodies[0]) if bodies and isinstance(bodies[0], dict) else []
 
     def discard(self, principal: Principal, cluster_id: int, draft_id: int) -> None:
         require(principal, Role.EDITOR)
@@ -399,54 +478,19 @@ class StackService:
         return self._committer.reconcile_pending()
 
 
-def gitops_values(
-    layer_values: dict[str, Any],
-    overrides: dict[str, Any],
-    bindings: dict[str, Any],
-    secrets: set[str],
-) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """Chart values for Flux: references to secret parameters become `valuesFrom` entries
-    (path, key); everything else is substituted with the non-secret bindings."""
-    secret_paths: list[tuple[str, str]] = []
-
-    def strip(tree: Any, path: str) -> Any:
-        if isinstance(tree, dict):
-            kept = {}
-            for key, value in tree.items():
-                inner = f"{path}.{key}" if path else str(key)
-                if isinstance(value, str) and _secret_ref(value) in secrets:
-                    secret_paths.append((inner, _secret_ref(value) or ""))
-                    continue
-                kept[key] = strip(value, inner)
-            return kept
-        return tree
-
-    context = values.Context(
-        params={**bindings, **{s: SECRET_FORMAT.format(name=s) for s in secrets}}
-    )
-    merged = effective.overlay(strip(layer_values, ""), strip(overrides, ""))
-    return values.substitute(merged, context), secret_paths
-
-
-def _secret_ref(text: str) -> str | None:
-    """The parameter a string names when it is exactly one `${{ params.X }}` reference."""
-    stripped = text.strip()
-    if not (stripped.startswith("${{") and stripped.endswith("}}")) or stripped.count("${{") != 1:
-        return None
-    ref = values.parse_reference(stripped[3:-2])
-    return ref.name if ref.valid and ref.scope == "params" else None
-
-
 def _claim(
     output: gitops.LayerOutput,
     profile: str,
     owners: dict[tuple[str, str, str], str],
     objects: dict[str, list[str]],
     codec: ManifestCodec,
+    namespaced: Namespaced,
 ) -> list[Issue]:
+    """Record each object the layer commits (`hooks.committed`) as the layer's, or an issue
+    when another layer already renders it."""
     issues = []
-    for body in output.objects:
-        key = identity(body, output.namespace)
+    for body in hooks.committed(output.objects):
+        key = identity(body, output.namespace, namespaced)
         if key in owners:
             issues.append(
                 Issue(
@@ -473,6 +517,21 @@ def _claim(
     return issues
 
 
+def _hooks_left_out(output: gitops.LayerOutput) -> list[Issue]:
+    """A warning for each delete or rollback hook the tree leaves out (test hooks are left
+    out silently: no GitOps engine runs them)."""
+    return [
+        Issue(
+            output.name,
+            "hook_not_committed",
+            f"{obj.get('kind')} {(obj.get('metadata') or {}).get('name')} is a Helm "
+            f"{','.join(types)} hook, which GitOps never runs: it is not committed",
+        )
+        for obj, types in hooks.dropped(output.objects)
+        if not hooks.TESTS.intersection(types)
+    ]
+
+
 def _one_base_stack(loaded: list[_Addon]) -> None:
     bases = [
         a.profile.name for a in loaded if a.profile.type in (ProfileType.INFRA, ProfileType.FULL)
@@ -495,7 +554,6 @@ def _record(addon: _Addon) -> gitops.AddonRecord:
         profile=addon.profile.name,
         profile_id=addon.profile.id,
         version=addon.version.version,
-        instantiation_id=addon.spec.get("instantiation_id") or 0,
         bindings=dict(addon.spec["bindings"]),
         secrets=sorted(addon.spec["secrets_sealed"]),
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from lamina.adapters.store import contents
 from lamina.adapters.store import tables as t
 from lamina.adapters.store.rows import aware
 from lamina.domain.models import (
@@ -35,6 +37,7 @@ def _cluster(row: RowMapping) -> Cluster:
             mode=GitMode(row["git_mode"]),
             username=row["git_username"],
             token_sealed=row["git_token_sealed"],
+            age_recipient=row["git_age_recipient"],
         ),
         revision=row["revision"],
         commit_sha=row["commit_sha"],
@@ -55,6 +58,7 @@ def _cluster_values(cluster: Cluster) -> dict[str, Any]:
         "git_mode": cluster.gitops.mode.value,
         "git_username": cluster.gitops.username,
         "git_token_sealed": cluster.gitops.token_sealed,
+        "git_age_recipient": cluster.gitops.age_recipient,
         "updated_at": cluster.updated_at,
     }
 
@@ -144,7 +148,7 @@ def _instantiation(row: RowMapping) -> Instantiation:
     )
 
 
-def _draft(row: RowMapping) -> StackDraft:
+def _draft(row: RowMapping, store: contents.Contents) -> StackDraft:
     return StackDraft(
         id=row["id"],
         org_id=row["org_id"],
@@ -152,8 +156,8 @@ def _draft(row: RowMapping) -> StackDraft:
         base_revision=row["base_revision"],
         action=row["action"],
         addons=list(row["addons"]),
-        files=dict(row["files"]),
-        objects=dict(row["objects"]),
+        files=contents.read_files(store, row["files"]),
+        objects=contents.read_objects(store, row["objects"]),
         warnings=list(row["warnings"]),
         created_at=aware(row["created_at"]),
     )
@@ -174,6 +178,7 @@ def _intent(row: RowMapping) -> CommitIntent:
 class SqlStacks:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._contents = contents.Contents(conn)
 
     def instantiations(self, cluster_id: int) -> list[Instantiation]:
         i = t.instantiations.c
@@ -262,7 +267,7 @@ class SqlStacks:
                 commit_sha=revision.commit_sha,
                 message=revision.message,
                 addons=revision.addons,
-                objects=revision.objects,
+                objects=contents.stored_objects(self._contents, revision.objects),
                 committed_at=revision.committed_at,
                 draft_id=revision.draft_id,
             )
@@ -297,31 +302,28 @@ class SqlStacks:
             commit_sha=row["commit_sha"],
             message=row["message"],
             addons=list(row["addons"]),
-            objects=dict(row["objects"]),
+            objects=contents.read_objects(self._contents, row["objects"]),
             committed_at=aware(row["committed_at"]),
         )
 
     def create_draft(self, draft: StackDraft) -> StackDraft:
-        row = (
-            self._conn.execute(
-                sa.insert(t.stack_drafts)
-                .values(
-                    org_id=draft.org_id,
-                    cluster_id=draft.cluster_id,
-                    base_revision=draft.base_revision,
-                    action=draft.action,
-                    addons=draft.addons,
-                    files=draft.files,
-                    objects=draft.objects,
-                    warnings=draft.warnings,
-                    created_at=draft.created_at,
-                )
-                .returning(t.stack_drafts)
+        """Store the draft, its objects and files by reference (see contents.py)."""
+        draft_id = self._conn.execute(
+            sa.insert(t.stack_drafts)
+            .values(
+                org_id=draft.org_id,
+                cluster_id=draft.cluster_id,
+                base_revision=draft.base_revision,
+                action=draft.action,
+                addons=draft.addons,
+                files=contents.stored_files(self._contents, draft.files),
+                objects=contents.stored_objects(self._contents, draft.objects),
+                warnings=draft.warnings,
+                created_at=draft.created_at,
             )
-            .mappings()
-            .one()
-        )
-        return _draft(row)
+            .returning(t.stack_drafts.c.id)
+        ).scalar_one()
+        return replace(draft, id=draft_id)
 
     def draft(self, org_id: int, cluster_id: int, draft_id: int) -> StackDraft | None:
         d = t.stack_drafts.c
@@ -334,7 +336,7 @@ class SqlStacks:
             .mappings()
             .first()
         )
-        return _draft(row) if row else None
+        return _draft(row, self._contents) if row else None
 
     def delete_draft(self, draft_id: int) -> bool:
         d = t.stack_drafts.c

@@ -153,13 +153,13 @@ class SqlStore:
         with self.unit_of_work() as uow:
             uow.orgs.get_by_slug("")
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest migration."""
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to `revision` (the newest migration by default)."""
         config = Config()
         config.set_main_option("script_location", str(_HERE / "migrations"))
         with self._writer.begin() as conn:
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
         self._file.check()
 
     def dispose(self) -> None:

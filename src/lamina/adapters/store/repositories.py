@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from lamina.adapters.store import tables as t
 from lamina.adapters.store.audit import SqlAudit
 from lamina.adapters.store.clusters import SqlClusters, SqlStacks
+from lamina.adapters.store.contents import SqlRenders
 from lamina.adapters.store.registries import SqlRegistries
 from lamina.adapters.store.rows import aware
 from lamina.adapters.store.tokens import SqlTokens
@@ -373,3 +374,4 @@ class SqlUnitOfWork:
         self.registries = SqlRegistries(conn)
         self.clusters = SqlClusters(conn)
         self.stacks = SqlStacks(conn)
+        self.renders = SqlRenders(conn)

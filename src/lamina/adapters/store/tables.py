@@ -168,6 +168,7 @@ clusters = _table(
     sa.Column("git_mode", sa.String(16), nullable=False),
     sa.Column("git_username", sa.Text, nullable=True),
     sa.Column("git_token_sealed", sa.Text, nullable=True),
+    sa.Column("git_age_recipient", sa.Text, nullable=True),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("commit_sha", sa.String(64), nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),
@@ -216,6 +217,21 @@ stack_revisions = _table(
     sa.Column("committed_at", Timestamp, nullable=False),
     sa.Column("draft_id", sa.Integer, nullable=True),
     sa.UniqueConstraint("cluster_id", "revision"),
+)
+
+content_blobs = sa.Table(
+    "content_blobs",
+    metadata,
+    sa.Column("digest", sa.String(71), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+)
+
+render_outputs = sa.Table(
+    "render_outputs",
+    metadata,
+    sa.Column("key", sa.String(71), primary_key=True),
+    sa.Column("files", sa.JSON, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
 )
 
 commit_intents = sa.Table(

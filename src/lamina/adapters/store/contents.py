@@ -1,0 +1,126 @@
+"""Texts stored once by their content digest, shared by every stack draft and revision.
+
+A cluster's stack is mostly the same objects as its neighbours' (nine of ten layers of a
+fleet render alike), so drafts and revisions keep `sha256:<hex>` references to rendered
+objects and Git files, and each distinct text is stored once (`content_blobs`). References
+are resolved when a draft or revision is read; texts stored inline by older versions of
+Lamina read as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from lamina.adapters.store import tables as t
+
+PREFIX = "sha256:"
+_REF_LENGTH = len(PREFIX) + 64
+_CHUNK = 500  # digests per IN (…) list, well under every database's parameter limit
+
+
+def reference(text: str) -> str:
+    return PREFIX + hashlib.sha256(text.encode()).hexdigest()
+
+
+def is_reference(value: str) -> bool:
+    return len(value) == _REF_LENGTH and value.startswith(PREFIX)
+
+
+class Contents:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def put(self, texts: Iterable[str]) -> dict[str, str]:
+        """{text: reference}, storing the texts not stored yet."""
+        refs = {text: reference(text) for text in texts}
+        by_ref = {ref: text for text, ref in refs.items()}
+        missing = set(by_ref) - self._present(list(by_ref))
+        rows = [{"digest": ref, "text": by_ref[ref]} for ref in sorted(missing)]
+        for start in range(0, len(rows), _CHUNK):
+            self._conn.execute(
+                _insert_new(self._conn, t.content_blobs), rows[start : start + _CHUNK]
+            )
+        return refs
+
+    def get(self, refs: Iterable[str]) -> dict[str, str]:
+        """{reference: text} of the stored references among `refs`."""
+        wanted = sorted({ref for ref in refs if is_reference(ref)})
+        found: dict[str, str] = {}
+        c = t.content_blobs.c
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            rows = self._conn.execute(sa.select(c.digest, c.text).where(c.digest.in_(chunk)))
+            found.update({row.digest: row.text for row in rows})
+        return found
+
+    def _present(self, refs: list[str]) -> set[str]:
+        c = t.content_blobs.c
+        present: set[str] = set()
+        for start in range(0, len(refs), _CHUNK):
+            chunk = refs[start : start + _CHUNK]
+            present.update(
+                self._conn.execute(sa.select(c.digest).where(c.digest.in_(chunk))).scalars()
+            )
+        return present
+
+
+def _insert_new(conn: Connection, table: sa.Table) -> sa.Insert:
+    """An insert that leaves a row already there alone: two writers may store the same
+    content at once."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+class SqlRenders:
+    """Rendered chart output by the digest of its inputs: the same inputs give the same
+    bytes forever, also for charts that use random functions, across restarts."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._contents = Contents(conn)
+
+    def get(self, key: str) -> dict[str, str] | None:
+        r = t.render_outputs.c
+        files = self._conn.execute(sa.select(r.files).where(r.key == key)).scalar()
+        return read_files(self._contents, files) if files is not None else None
+
+    def put(self, key: str, files: Mapping[str, str], *, at: datetime) -> None:
+        stored = stored_files(self._contents, files)
+        row = {"key": key, "files": stored, "created_at": at}
+        self._conn.execute(_insert_new(self._conn, t.render_outputs), [row])
+
+
+def stored_objects(contents: Contents, objects: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """A stack's objects ({key: [layer, text]}) as stored: texts replaced by references."""
+    refs = contents.put(text for _, text in objects.values())
+    return {key: [layer, refs[text]] for key, (layer, text) in objects.items()}
+
+
+def stored_files(contents: Contents, files: Mapping[str, str]) -> dict[str, str]:
+    refs = contents.put(files.values())
+    return {path: refs[text] for path, text in files.items()}
+
+
+def read_objects(contents: Contents, stored: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    texts = contents.get(value for _, value in stored.values())
+    return {key: [layer, _text(texts, value)] for key, (layer, value) in stored.items()}
+
+
+def read_files(contents: Contents, stored: Mapping[str, str]) -> dict[str, str]:
+    texts = contents.get(stored.values())
+    return {path: _text(texts, value) for path, value in stored.items()}
+
+
+def _text(texts: Mapping[str, str], value: str) -> str:
+    if not is_reference(value):
+        return value  # stored inline before content addressing
+    if value not in texts:
+        raise LookupError(f"Stored content {value} is missing from the database")
+    return texts[value]
