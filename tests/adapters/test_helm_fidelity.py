@@ -314,3 +314,27 @@ def _crd(plural: str) -> str:
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
         f"metadata:\n  name: {plural}.example.com\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "varies"),
+    [
+        ("webapp", {}, False),  # plain templates: the same bytes every time
+        ("umbrella", {}, False),  # subcharts are looked into, too
+        ("hooked", {}, True),  # randAlphaNum, genCA, bcrypt
+    ],
+)
+def test_charts_that_may_render_differently_are_told_apart(
+    name: str, values: dict[str, Any], varies: bool
+) -> None:
+    engine = HelmEngine()
+    chart = engine.load(package_chart(CHARTS_DIR / name))
+    assert engine.may_vary(chart, values) is varies
+    if not varies:
+        first = engine.render(
+            chart, values=values, release="r", namespace="n", kube_version=None, api_versions=[]
+        )
+        again = engine.render(
+            chart, values=values, release="r", namespace="n", kube_version=None, api_versions=[]
+        )
+        assert first == again

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from lamina.config import Services, build_services
 from lamina.domain.models import Principal, RegistryKind, Role
 from lamina.services import auth
@@ -84,6 +86,13 @@ def test_a_restart_renders_the_same_bytes_and_a_no_op_upgrade_commits_nothing(
         who, cluster.id, profile_id=stack.id, version=None, parameters={}, values={}
     )
     committed = services.stacks.commit(who, cluster.id, first.draft.id)
+    with services.store.unit_of_work() as uow:  # the random chart's output is kept
+        assert (
+            uow.renders._conn.execute(  # type: ignore[attr-defined]
+                sa.text("SELECT count(*) FROM render_outputs")
+            ).scalar_one()
+            == 1
+        )
     before = bare_repo.files_at("main", "clusters/eu-1")
     with services.store.unit_of_work() as uow:
         [running] = uow.stacks.instantiations(cluster.id)

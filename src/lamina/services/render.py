@@ -264,13 +264,17 @@ class RenderService:
     ) -> RenderedLayer:
         profile_values = values.substitute(layer.values, context, f"{layer.path}.values")
         user = effective.overlay(profile_values, cluster_values)
-        # The key holds every input of the render (chart digest, the values' sources and
-        # what they reference, release, namespace, Kubernetes version) as plain text.
-        stored_key = "sha256:" + hashlib.sha256(repr(key).encode()).hexdigest()
-        with self._store.unit_of_work() as uow:
-            files = uow.renders.get(stored_key)
-        if files is not None:
-            return self._layer_of(layer, files, values=user)
+        # A chart that may render differently each time (random functions, the clock) is
+        # rendered once per set of inputs and kept: the key holds every input of the render
+        # (chart digest, the values' sources and what they reference, release, namespace,
+        # Kubernetes version) as plain text. Other charts give the same bytes anyway.
+        kept = self._engine.may_vary(chart, user)
+        stored_key = "sha256:" + hashlib.sha256(repr(key).encode()).hexdigest() if kept else ""
+        if kept:
+            with self._store.unit_of_work() as uow:
+                files = uow.renders.get(stored_key)
+            if files is not None:
+                return self._layer_of(layer, files, values=user)
         try:
             files = self._engine.render(
                 chart,
@@ -282,7 +286,7 @@ class RenderService:
             )
         except RenderFailed as error:
             raise _in_layer(error, layer, f"{layer.path}.chart") from error
-        if persist:
+        if kept and persist:
             with self._store.unit_of_work(write=True) as uow:
                 uow.renders.put(stored_key, files, at=datetime.now(UTC))
         return self._layer_of(layer, files, values=user)
