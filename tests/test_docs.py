@@ -15,7 +15,7 @@ DOCS = ROOT / "docs"
 CODE_SOURCES = [
     *sorted((ROOT / "src/lamina/domain").glob("*.py")),
     ROOT / "src/lamina/adapters/yamlio.py",
-    *sorted((ROOT / "src/lamina/services").glob("*.py")),
+    *sorted((ROOT / "src/lamina/services").rglob("*.py")),
     ROOT / "src/lamina/adapters/helm.py",
     ROOT / "src/lamina/adapters/archives.py",
     ROOT / "src/lamina/adapters/kustomize.py",

@@ -28,13 +28,13 @@ from lamina.services.capture import CaptureService
 from lamina.services.charts import ChartLibrary
 from lamina.services.checks import DocumentChecker
 from lamina.services.clusters import ClusterService
+from lamina.services.delivery.stacks import StackService
 from lamina.services.drafts import DraftService
 from lamina.services.fleet import FleetService
 from lamina.services.previews import Previews
 from lamina.services.profiles import ProfileService
 from lamina.services.registries import RegistryService
 from lamina.services.render import RenderService
-from lamina.services.stacks import StackService
 
 DEFAULT_DATABASE_URL = "sqlite:///lamina.db"
 DEMO_DIR = Path(__file__).parent / "demo"

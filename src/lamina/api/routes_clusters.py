@@ -11,7 +11,7 @@ from lamina.api import schemas_clusters as s
 from lamina.api.deps import PrincipalDep, ServicesDep
 from lamina.api.inputs import Id, Page, PageSize
 from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
-from lamina.services.stacks import DraftResult
+from lamina.services.delivery.stacks import DraftResult
 
 router = APIRouter(prefix="/api/v1/org/clusters", tags=["clusters"])
 

@@ -12,7 +12,7 @@ from lamina.domain.errors import Conflict, LaminaError, NotFound
 from lamina.domain.models import Principal, Role
 from lamina.ports import Store
 from lamina.services.access import own_profile, require
-from lamina.services.stacks import StackService
+from lamina.services.delivery.stacks import StackService
 
 
 @dataclass(frozen=True)
