@@ -339,7 +339,8 @@ def test_flux_mode_writes_helm_releases_and_chained_kustomizations(
     assert "valuesFrom" in text and "lamina-web-platform-secrets" in text
     assert "dependsOn" in text and SECRET not in text
     built = kustomize(bare_repo, "clusters/flux-1", tmp_path / "flux")
-    assert built.count("kind: Kustomization") == 2
+    # 00-cluster (Namespaces, never pruned), then one per layer
+    assert built.count("kind: Kustomization") == 3 and "name: flux-1-00-cluster" in built
 
 
 def test_upgrade_names_new_required_parameters_and_drops_removed_ones(

@@ -367,6 +367,7 @@ def test_flux_top_kustomization_lists_the_sources_then_the_flux_units() -> None:
     assert resources == [
         "flux/source-charts-example-com-stable.yaml",
         "flux/source-oci-ghcr-io-acme-charts.yaml",
+        "flux/00-cluster.yaml",
         "flux/01-web-platform.ingress.yaml",
         "flux/02-web-platform.dashboards.yaml",
         "flux/03-web-platform.os.yaml",
@@ -382,7 +383,7 @@ def test_flux_units_depend_on_the_previous_layer() -> None:
     listed = yamlio.load(tree["kustomization.yaml"])["resources"]
     units = [yamlio.load(tree[p]) for p in listed if not p.startswith("flux/source-")]
     names = [u["metadata"]["name"] for u in units]
-    assert names[0] == "eu-1-01-web-platform.ingress"
+    assert names[:2] == ["eu-1-00-cluster", "eu-1-01-web-platform.ingress"]
     assert "dependsOn" not in units[0]["spec"]
     for previous, unit in zip(names, units[1:], strict=False):
         assert unit["spec"]["dependsOn"] == [{"name": previous}]
@@ -392,7 +393,8 @@ def test_flux_units_depend_on_the_previous_layer() -> None:
         spec = unit["spec"]
         folder = unit["metadata"]["name"].removeprefix("eu-1-")
         assert spec["path"] == f"./clusters/eu-1/{folder}"
-        assert spec["prune"] is True
+        # Namespaces and CRDs are never pruned: deleting a CRD deletes its objects.
+        assert spec["prune"] is (folder != "00-cluster")
         assert spec["interval"] == "10m"
         assert spec["sourceRef"] == {"kind": "GitRepository", "name": "flux-system"}
 
@@ -410,7 +412,9 @@ def test_flux_chart_layer_holds_its_release_and_the_repository_is_shared() -> No
     tree = flux()
     folder = "01-web-platform.ingress"
     files = yamlio.load(tree[f"{folder}/kustomization.yaml"])["resources"]
-    assert files == ["namespace-ingress.yaml", "ingress.helmrelease-web-platform-ingress.yaml"]
+    assert files == ["ingress.helmrelease-web-platform-ingress.yaml"]
+    first = yamlio.load(tree["00-cluster/kustomization.yaml"])["resources"]
+    assert "namespace-ingress.yaml" in first
     repository = yamlio.load(tree["flux/source-charts-example-com-stable.yaml"])
     assert repository["apiVersion"] == "source.toolkit.fluxcd.io/v1"
     assert repository["metadata"] == {
@@ -418,7 +422,7 @@ def test_flux_chart_layer_holds_its_release_and_the_repository_is_shared() -> No
         "namespace": "flux-system",
     }
     assert repository["spec"] == {"interval": "10m", "url": "https://charts.example.com/stable"}
-    release = yamlio.load(tree[f"{folder}/{files[1]}"])
+    release = yamlio.load(tree[f"{folder}/{files[0]}"])
     assert release["apiVersion"] == "helm.toolkit.fluxcd.io/v2"
     assert release["metadata"] == {"name": "web-platform-ingress", "namespace": "ingress"}
     assert release["spec"]["chart"]["spec"] == {
@@ -470,7 +474,7 @@ def test_flux_oci_repository() -> None:
     }
     release = yamlio.load(tree[f"{folder}/monitoring.helmrelease-observability-grafana.yaml"])
     assert "values" not in release["spec"] and "valuesFrom" not in release["spec"]
-    assert len(files) == 2
+    assert len(files) == 1
 
 
 def test_flux_layers_without_chart_hold_their_objects() -> None:
@@ -508,11 +512,12 @@ def test_flux_paths_under_the_root(root: str, path: str) -> None:
 def test_kubectl_kustomize_builds_the_flux_tree_and_each_folder(tmp_path: Path) -> None:
     write_tree(tmp_path, flux())
     units = kustomize(tmp_path)
-    assert sorted(u["kind"] for u in units) == ["HelmRepository"] * 2 + ["Kustomization"] * 6
+    assert sorted(u["kind"] for u in units) == ["HelmRepository"] * 2 + ["Kustomization"] * 7
     folders = sorted(p.name for p in tmp_path.iterdir() if p.is_dir() and p.name != "flux")
     kinds = {folder: sorted(o["kind"] for o in kustomize(tmp_path / folder)) for folder in folders}
-    assert kinds["01-web-platform.ingress"] == ["HelmRelease", "Namespace"]
-    assert kinds["04-observability.grafana"] == ["HelmRelease", "Namespace"]
+    assert set(kinds["00-cluster"]) == {"Namespace"}
+    assert kinds["01-web-platform.ingress"] == ["HelmRelease"]
+    assert kinds["04-observability.grafana"] == ["HelmRelease"]
     assert kinds["03-web-platform.os"] == []
     assert len(kinds["02-web-platform.dashboards"]) == 5
 
@@ -681,3 +686,29 @@ def test_a_layer_may_opt_out_of_namespaces() -> None:
     also_used = LayerOutput("b", "external", [obj("ConfigMap", "d")])
     tree = rendered_tree(cluster="eu-1", addons=[], layers=[opted_out, also_used], dump=dump)
     assert "00-cluster/namespace-external.yaml" in tree
+
+
+def test_flux_applies_crds_and_namespaces_before_every_layer() -> None:
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced", "names": {"kind": "Widget"}},
+    }
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    layers = [
+        LayerOutput("app/uses", "apps", [widget]),  # before the layer that defines its kind
+        LayerOutput("app/defines", "apps", [crd]),
+    ]
+    tree = flux_tree(cluster="eu-1", addons=[], layers=layers, dump=dump, root="clusters/eu-1")
+    first = yamlio.load(tree["00-cluster/kustomization.yaml"])["resources"]
+    assert first == [
+        "namespace-apps.yaml",
+        "customresourcedefinition-widgets.example.com.yaml",
+    ]
+    assert yamlio.load(tree["01-app.uses/kustomization.yaml"])["resources"] == [
+        "apps.widget-w.yaml"
+    ]
+    assert yamlio.load(tree["02-app.defines/kustomization.yaml"])["resources"] == []
+    unit = yamlio.load(tree["flux/01-app.uses.yaml"])["spec"]
+    assert unit["dependsOn"] == [{"name": "eu-1-00-cluster"}]

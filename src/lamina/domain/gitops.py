@@ -197,14 +197,7 @@ def rendered_tree(
     values into YAML text; `namespaced` decides each object's scope."""
     folders = [layer_folder(i, layer.name) for i, layer in enumerate(layers)]
     placed = [_placed(layer, namespaced) for layer in layers]
-    # Only layers that did not opt out (`createNamespace: false`) get Namespaces written.
-    using = [
-        obj
-        for layer, objs in zip(layers, placed, strict=True)
-        if layer.create_namespace
-        for obj in objs
-    ]
-    first = _cluster_objects([obj for objects in placed for obj in objects], using, namespaced)
+    first = _cluster_objects(layers, placed, namespaced)
     tree = _top([CLUSTER_FOLDER, *folders] if first else folders, cluster, addons, dump)
     if first:
         tree |= _folder(CLUSTER_FOLDER, first, dump)
@@ -225,9 +218,18 @@ def flux_tree(
 ) -> Tree:
     """The `flux` layout. `source` names the GitRepository (in flux-system) holding the tree;
     `root` is the cluster directory's path in that repository (Kustomization paths are
-    `./<root>/<folder>`)."""
+    `./<root>/<folder>`). Namespaces and the CRDs of the layers Flux applies as objects go
+    first, in `00-cluster/` with a Kustomization of their own that never prunes (deleting a
+    CRD deletes every object of its kind) and that the first layer depends on."""
+    placed = [
+        _chart_objects(layer, layer.chart) if layer.chart else _placed(layer, namespaced)
+        for layer in layers
+    ]
+    first = _cluster_objects(layers, placed, namespaced)
     folders = [layer_folder(i, layer.name) for i, layer in enumerate(layers)]
     units = [f"{FLUX_DIR}/{folder}.yaml" for folder in folders]
+    if first:
+        units.insert(0, f"{FLUX_DIR}/{CLUSTER_FOLDER}.yaml")
     # Each chart repository once per cluster, applied with the Kustomizations themselves
     # (so no layer's pruning owns a source other layers use).
     sources = {
@@ -240,9 +242,21 @@ def flux_tree(
     for file, name in zip(source_files, sorted(sources), strict=True):
         tree[file] = dump(sources[name])
     previous = ""
-    for folder, unit, layer in zip(folders, units, layers, strict=True):
-        objects = _chart_objects(layer, layer.chart) if layer.chart else _placed(layer, namespaced)
-        tree |= _folder(folder, objects, dump)
+    if first:
+        tree |= _folder(CLUSTER_FOLDER, first, dump)
+        previous = kustomization_name(cluster, CLUSTER_FOLDER)
+        spec = {
+            "interval": INTERVAL,
+            "path": _flux_path(root, CLUSTER_FOLDER),
+            "prune": False,
+            "wait": True,
+            "sourceRef": {"kind": "GitRepository", "name": source},
+        }
+        tree[units[0]] = dump(_flux_object(previous, spec))
+    for folder, unit, layer, objects in zip(
+        folders, units[1:] if first else units, layers, placed, strict=True
+    ):
+        tree |= _folder(folder, [obj for obj in objects if not _goes_first(obj)], dump)
         name = kustomization_name(cluster, folder)
         spec = _flux_spec(layer, _flux_path(root, folder), source, previous)
         tree[unit] = dump(_flux_object(name, spec))
@@ -327,11 +341,19 @@ def _goes_first(obj: dict[str, Any]) -> bool:
 
 
 def _cluster_objects(
-    objects: list[dict[str, Any]], using: list[dict[str, Any]], namespaced: Namespaced
+    layers: list[LayerOutput], placed: list[list[dict[str, Any]]], namespaced: Namespaced
 ) -> list[dict[str, Any]]:
     """What `00-cluster/` holds: every Namespace (the stack's own, and one for each other
-    namespace the namespaced objects of `using` take, built-in ones aside) by name, then every
-    CRD in stack order."""
+    namespace the namespaced objects of layers that did not opt out with `createNamespace:
+    false` take, built-in ones aside) by name, then every CRD in stack order. `placed` are
+    the objects each layer's folder would hold."""
+    objects = [obj for layer_objects in placed for obj in layer_objects]
+    using = [
+        obj
+        for layer, layer_objects in zip(layers, placed, strict=True)
+        if layer.create_namespace
+        for obj in layer_objects
+    ]
     owned = {
         str(_metadata(obj).get("name")): obj for obj in objects if obj.get("kind") == "Namespace"
     }
