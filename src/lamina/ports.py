@@ -74,7 +74,10 @@ class AuditRepository(Protocol):
 
 
 class ProfileRepository(Protocol):
-    def page(self, org_id: int, query: ProfileQuery) -> Page[Profile]: ...
+    def page(self, org_id: int, query: ProfileQuery) -> Page[Profile]:
+        """The matching profiles, archived ones left out (`get` still reads those)."""
+        ...
+
     def get(self, org_id: int, profile_id: int, *, include_public: bool = False) -> Profile | None:
         """The profile if `org_id` owns it, or if it is public and `include_public`."""
         ...
@@ -89,6 +92,9 @@ class ProfileRepository(Protocol):
     def create(self, *, org_id: int, fields: dict[str, Any], now: datetime) -> Profile: ...
     def update(self, profile_id: int, *, fields: dict[str, Any], now: datetime) -> Profile: ...
     def delete(self, profile_id: int) -> None: ...
+    def archive(self, profile_id: int, *, now: datetime) -> Profile:
+        """Mark the profile archived at `now`; its versions and instantiations stay."""
+        ...
 
 
 class VersionRepository(Protocol):
@@ -103,6 +109,12 @@ class VersionRepository(Protocol):
         """(profile name, version number) that draft `draft_id` was published as."""
         ...
 
+    def mentioning(self, word: str, *, org_id: int | None) -> list[tuple[int, str, ProfileVersion]]:
+        """(org id, profile name, version) of every version, archived profiles' included,
+        whose spec or lock holds the JSON string `word` (in any org when `org_id` is None),
+        by profile name and number. A coarse filter: callers look at what they get."""
+        ...
+
 
 class DraftRepository(Protocol):
     def page(self, org_id: int, *, page: int, page_size: int, name: str | None) -> Page[Draft]: ...
@@ -115,6 +127,11 @@ class DraftRepository(Protocol):
     def delete(self, org_id: int, draft_id: int, *, expected_version: int | None = None) -> bool:
         """Delete the draft (only while its edit counter is `expected_version`, when given);
         whether a row went."""
+        ...
+
+    def mentioning(self, org_id: int, word: str) -> list[Draft]:
+        """The org's drafts whose spec holds the JSON string `word`, by name (coarse, as
+        `VersionRepository.mentioning`)."""
         ...
 
 
@@ -348,6 +365,22 @@ class StackRepository(Protocol):
         self, profile_id: int, version: int, *, reason: str, note: str, now: datetime
     ) -> None: ...
     def undeprecate(self, profile_id: int, version: int) -> bool: ...
+    def running(self, cluster_id: int) -> list[tuple[Instantiation, str, bool]]:
+        """The cluster's instantiations with their profile's name and whether each is
+        outdated (as `outdated_count` counts it)."""
+        ...
+
+    def draft_page(
+        self, org_id: int, cluster_id: int, *, page: int, page_size: int
+    ) -> Page[StackDraft]:
+        """The cluster's open stack drafts, oldest first, without their files and objects."""
+        ...
+
+    def revision_page(self, cluster_id: int, *, page: int, page_size: int) -> Page[StackRevision]:
+        """The cluster's revisions, newest first, without their addons and objects."""
+        ...
+
+    def revision(self, cluster_id: int, revision: int) -> StackRevision | None: ...
 
 
 class GitRepository(Protocol):

@@ -51,7 +51,7 @@ def test_migrations_are_idempotent(services: Services) -> None:
     services.store.migrate()
     with services.store.engine.connect() as conn:
         heads = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
-    assert heads == ["0007"]
+    assert heads == ["0009"]
     with services.store.unit_of_work() as uow:
         assert uow.clusters.all(org_id=1) == []
 
@@ -141,13 +141,15 @@ def test_concurrent_writers_on_one_profile(services: Services) -> None:
     principal = auth.authenticate(services.store, token)
     errors: list[BaseException] = []
 
-    def run() -> None:
+    def run(writer: int) -> None:
+        doc = numbered("busy")
+        doc["metadata"]["changelog"] = f"Writer {writer}"  # each a change worth a version
         try:
-            services.profiles.import_document(principal, numbered("busy"))
+            services.profiles.import_document(principal, doc)
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=run) for _ in range(5)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(5)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -270,9 +270,30 @@ def test_concurrent_publishes_get_distinct_numbers(client: httpx.Client) -> None
     assert numbers == [2, 3, 4, 5, 6, 7]
 
 
+def test_importing_the_latest_version_again_publishes_nothing(client: httpx.Client) -> None:
+    first = import_doc(client, web_platform(changelog="First"))
+    assert first.status_code == 201, first.text
+    profile_id = first.json()["profile"]["id"]
+    exported = client.get(f"{PROFILES}/{profile_id}/versions/1/iac-export").text
+    for same in (yamlio.dump(web_platform(changelog="First")), exported):
+        again = client.post(
+            f"{PROFILES}/import", content=same, headers={"Content-Type": "application/yaml"}
+        )
+        assert again.status_code == 200, again.text
+        assert again.json() == {
+            "unchanged": True,
+            "profile": {"id": profile_id, "name": "web-platform"},
+            "version": {"version": 1, "channel": "stable"},
+        }
+    assert import_doc(client, web_platform(changelog="")).status_code == 200  # none stated
+    assert client.get(f"{PROFILES}/{profile_id}").json()["profile"]["latest_version"] == 1
+    beta = import_doc(client, web_platform(channel="beta"))
+    assert beta.status_code == 201 and beta.json()["version"]["version"] == 2
+
+
 def test_concurrent_imports_of_a_new_name(client: httpx.Client) -> None:
-    def run(_: int) -> int:
-        response = import_doc(client, web_platform(name="raced"))
+    def run(i: int) -> int:
+        response = import_doc(client, web_platform(name="raced", changelog=f"Run {i}"))
         assert response.status_code == 201, response.text
         number: int = response.json()["version"]["version"]
         return number

@@ -106,6 +106,10 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", f"{CLUSTERS}/{{cluster_id}}/stack-drafts/{{draft_id}}/diff"): Call(V),
     ("POST", f"{CLUSTERS}/{{cluster_id}}/stack-drafts/{{draft_id}}/commit"): Call(E, json={}),
     ("DELETE", f"{CLUSTERS}/{{cluster_id}}/stack-drafts/{{draft_id}}"): Call(E),
+    ("GET", f"{CLUSTERS}/{{cluster_id}}/stack"): Call(V),
+    ("GET", f"{CLUSTERS}/{{cluster_id}}/stack-drafts"): Call(V),
+    ("GET", f"{CLUSTERS}/{{cluster_id}}/revisions"): Call(V),
+    ("POST", f"{CLUSTERS}/{{cluster_id}}/revisions/{{revision}}/restore"): Call(E),
     # registries and packs
     ("GET", "/api/v1/org/registries"): Call(V),
     ("POST", "/api/v1/org/registries"): Call(
@@ -188,6 +192,7 @@ def _build(admin: httpx.Client, repo: BareRepo) -> dict[str, Any]:
         "profile_draft_id": draft,
         "stack_draft_id": pending["draft_id"],
         "cluster_id": cluster,
+        "revision": 1,
         "instantiation_id": row["id"],
         "registry_id": registry,
         "registry": "stable",

@@ -50,3 +50,38 @@ def test_apply_invalid_file_exits_1_showing_paths(cli: Cli) -> None:
     assert broken.exit_code == 1 and "not valid YAML" in broken.stderr and "line 2" in broken.stderr
     missing = cli("apply", "-f", str(cli.tmp_path / "nope.yaml"))
     assert missing.exit_code == 2 and "Cannot read" in missing.stderr
+
+
+def test_apply_twice_publishes_once(cli: Cli) -> None:
+    path = cli.file(WEB_PLATFORM)
+    cli.ok("apply", "-f", path)
+    again = cli.ok("apply", "-f", path, "--changelog", "Nothing new")
+    assert again.stdout == (
+        "unchanged: web-platform version 1 (stable) already holds this document; "
+        "nothing published\n"
+    )
+    assert "draft" not in again.stderr
+    kept = cli.json("apply", "-f", path)
+    assert kept["unchanged"] is True and kept["version"]["version"] == 1
+    profile = cli.json("profiles", "list")["result"][0]
+    assert profile["latest_version"] == 1
+    assert cli.json("drafts", "list")["total_count"] == 0
+    # Another channel is a change: the same spec is published on it.
+    beta = cli.ok("apply", "-f", path, "--channel", "beta")
+    assert beta.stdout == "published web-platform version 2 (beta)\n"
+
+
+def test_apply_leaves_a_same_named_draft_of_another_profile_alone(cli: Cli) -> None:
+    cli.ok("apply", "-f", cli.file(WEB_PLATFORM))
+    cli.ok("apply", "-f", cli.file(variant("other"), "other.yaml"))
+    other_id = next(p["id"] for p in cli.json("profiles", "list")["result"] if p["name"] == "other")
+    # A draft of `other`, renamed like web-platform: same name, another profile.
+    stray = cli.json("drafts", "create", "--profile", str(other_id))
+    cli.ok("drafts", "update", str(stray["id"]), "-f", cli.file(WEB_PLATFORM, "stray.yaml"))
+    changed = cli.ok("apply", "-f", cli.file(variant(chart="1.1.0"), "v2.yaml"))
+    assert changed.stdout == "published web-platform version 2 (stable)\n"
+    assert f"draft {stray['id']}" not in changed.stderr
+    left = cli.json("drafts", "list")["result"]
+    assert [(d["id"], d["profile_id"], d["name"]) for d in left] == [
+        (stray["id"], other_id, "web-platform")
+    ]

@@ -260,6 +260,9 @@ def test_rollout_reports_each_cluster_and_exits_1_on_a_failure(cli: Cli, tmp_pat
     assert "checking (dry run) version 2 of web-platform to 3 clusters…" in dry.stderr
     assert dry.stdout.count("would change") == 4  # three clusters and the summary
     assert "nothing was committed" in dry.stdout
+    assert dry.stdout.count("version 1 → 2: ") == 3 and "(stack draft " in dry.stdout
+    unknown = cli("profiles", "rollout", str(profile), "--version", "2", "-p", "nope=1")
+    assert unknown.exit_code == 1 and "parameters.nope" in unknown.stderr
     assert [r.head() is not None for r in repos] == [True] * 3
     heads = [r.head() for r in repos]
 

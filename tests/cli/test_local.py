@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import typer
+import uvicorn
 from typer.testing import CliRunner
 
 import lamina
 from lamina.adapters import kustomize
-from lamina.cli import server
 from lamina.cli.main import app
 from lamina.config import Settings, build_services
 from lamina.domain.models import Role
@@ -78,7 +78,7 @@ def test_serve_seeds_the_demo_once_and_says_where_it_listens(
 ) -> None:
     calls: list[tuple[object, str, int]] = []
     monkeypatch.setattr(
-        server.uvicorn, "run", lambda app, host, port, **_: calls.append((app, host, port))
+        uvicorn, "run", lambda app, host, port, **_: calls.append((app, host, port))
     )
     url = f"sqlite:///{tmp_path / 'serve.db'}"
     env = {
@@ -134,7 +134,7 @@ def test_serve_refuses_a_kustomize_of_another_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[object] = []
-    monkeypatch.setattr(server.uvicorn, "run", lambda *args, **_: calls.append(args))
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **_: calls.append(args))
     env = {
         "LAMINA_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
         "LAMINA_DEMO": "0",

@@ -10,6 +10,7 @@ import httpx
 from lamina.adapters import yamlio
 from lamina.config import Services
 from tests.cli.conftest import INVALID, WEB_PLATFORM, Cli, live, variant
+from tests.documents import numbered
 
 
 def api(cli: Cli, path: str) -> httpx.Response:
@@ -103,6 +104,22 @@ def test_delete_asks_unless_yes(cli: Cli, profile_id: int) -> None:
     gone = cli("profiles", "show", str(new_id))
     assert gone.exit_code == 1
     assert f"Error: Not found: Profile {new_id} does not exist" in gone.stderr
+
+
+def test_delete_refuses_a_nested_profile_and_force_archives_it(cli: Cli) -> None:
+    base, edge = numbered("base-cm"), numbered("edge")
+    base["spec"]["layers"][0]["manifests"][0]["metadata"]["name"] = "base-settings"
+    edge["spec"]["layers"].append({"name": "core", "profile": {"name": "base-cm", "version": 1}})
+    cli.ok("profiles", "import", cli.file(yamlio.dump(base), "base.yaml"))
+    cli.ok("profiles", "import", cli.file(yamlio.dump(edge), "edge.yaml"))
+    [base_id] = [p["id"] for p in cli.json("profiles", "list")["result"] if p["name"] == "base-cm"]
+    refused = cli("profiles", "delete", str(base_id), "--yes")
+    assert refused.exit_code == 1
+    assert "Profile 'base-cm' is nested by 'edge' v1" in refused.stderr
+    archived = cli.ok("profiles", "delete", str(base_id), "--force", "--yes")
+    assert archived.stdout == f"archived profile {base_id}\n"
+    assert [p["name"] for p in cli.json("profiles", "list")["result"]] == ["edge"]
+    assert cli.json("profiles", "show", str(base_id))["profile"]["archived"] is True
 
 
 def test_api_errors_exit_1_with_title_detail_and_paths(cli: Cli) -> None:

@@ -141,7 +141,7 @@ MEANINGS = {
     401: "Missing, unknown, expired or revoked token",
     403: "The token's role is too low, or the object is another org's public one",
     404: "No such object in the org (another org's private objects are not found)",
-    409: "A stale draft version, a name taken, or a concurrent change",
+    409: "A stale draft version, a name taken, a concurrent change, or deleting what is in use",
     413: "The body is over the server's limit",
     422: "Invalid input; `errors` say where",
     502: "A registry or Git remote could not be reached or refused the request",

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from lamina.api import schemas
 from lamina.api import schemas_clusters as s
+from lamina.api import schemas_history as h
 from lamina.api.deps import PrincipalDep, ServicesDep
 from lamina.api.inputs import Id, Page, PageSize
 from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
@@ -55,8 +56,12 @@ def update_cluster(
 
 
 @router.delete("/{cluster_id}", status_code=204)
-def delete_cluster(cluster_id: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
-    wired.clusters.delete(who, cluster_id)
+def delete_cluster(
+    cluster_id: Id, who: PrincipalDep, wired: ServicesDep, force: bool = False
+) -> Response:
+    """Forget a cluster that runs no profile (409 names those it runs). `force=true` forgets
+    it anyway; Lamina never changes the cluster or its Git repository either way."""
+    wired.clusters.delete(who, cluster_id, force=force)
     return Response(status_code=204)
 
 
@@ -159,6 +164,55 @@ def commit(
 def discard(cluster_id: Id, draft_id: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
     wired.stacks.discard(who, cluster_id, draft_id)
     return Response(status_code=204)
+
+
+@router.get("/{cluster_id}/stack", response_model=h.StackOut)
+def show_stack(cluster_id: Id, who: PrincipalDep, wired: ServicesDep) -> h.StackOut:
+    """The committed stack: instantiations (secret parameters by name only), revision,
+    commit and objects per layer."""
+    return h.StackOut.of(wired.stacks.show(who, cluster_id))
+
+
+@router.get(
+    "/{cluster_id}/stack-drafts", response_model=schemas.ListResponse[h.StackDraftSummaryOut]
+)
+def list_stack_drafts(
+    cluster_id: Id, who: PrincipalDep, wired: ServicesDep, page: Page = 1, page_size: PageSize = 50
+) -> schemas.ListResponse[h.StackDraftSummaryOut]:
+    """The cluster's open stack drafts, oldest first; a stale one cannot be committed."""
+    found = wired.stacks.drafts(who, cluster_id, page=page, page_size=page_size)
+    return schemas.ListResponse(
+        result=[h.StackDraftSummaryOut.of(d) for d in found.items],
+        total_count=found.total_count,
+        page=found.page,
+        page_size=found.page_size,
+    )
+
+
+@router.get("/{cluster_id}/revisions", response_model=schemas.ListResponse[h.RevisionOut])
+def list_revisions(
+    cluster_id: Id, who: PrincipalDep, wired: ServicesDep, page: Page = 1, page_size: PageSize = 50
+) -> schemas.ListResponse[h.RevisionOut]:
+    """The stack's history, newest first: commit, message, when and by which token."""
+    found = wired.stacks.revisions(who, cluster_id, page=page, page_size=page_size)
+    return schemas.ListResponse(
+        result=[h.RevisionOut.of(r) for r in found.items],
+        total_count=found.total_count,
+        page=found.page,
+        page_size=found.page_size,
+    )
+
+
+@router.post(
+    "/{cluster_id}/revisions/{revision}/restore",
+    status_code=201,
+    response_model=s.StackDraftOut,
+    responses=UPSTREAM,
+)
+def restore(cluster_id: Id, revision: Id, who: PrincipalDep, wired: ServicesDep) -> s.StackDraftOut:
+    """A stack draft bringing back an earlier revision's profiles, versions and parameters;
+    review its diff, then commit it. 409 when a version it ran was deleted."""
+    return _answer(wired, who, cluster_id, wired.stacks.restore(who, cluster_id, revision))
 
 
 def _answer(

@@ -79,8 +79,10 @@ def undeprecate(profile_id: Id, number: Id, who: PrincipalDep, wired: ServicesDe
 def rollout(
     profile_id: Id, body: s.RolloutIn, who: PrincipalDep, wired: ServicesDep
 ) -> s.RolloutOut:
-    """Upgrade the matching instantiations in batches, stopping at the first failure unless
-    told otherwise; a dry run reports `would_change` and commits nothing."""
+    """Upgrade the matching instantiations in batches, with `parameters` applied to each,
+    stopping at the first failure unless told otherwise. A dry run is the real run without
+    the commit: every cluster is rendered and diffed, `would_change` ones keep their stack
+    draft (`draft_id`) for review, and it never stops early."""
     steps = wired.fleet.rollout(
         who,
         profile_id,
@@ -91,11 +93,15 @@ def rollout(
         dry_run=body.dry_run,
         continue_on_error=body.continue_on_error,
         batch_size=body.batch_size,
+        parameters={p.name: p.value for p in body.parameters},
     )
     results = [s.RolloutStepOut(**fleet.as_dict(step)) for step in steps]
     return s.RolloutOut(
         version=body.version,
+        dry_run=body.dry_run,
         results=results,
         committed=sum(step.status == "committed" for step in steps),
+        would_change=sum(step.status == "would_change" for step in steps),
+        skipped=sum(step.status == "skipped" for step in steps),
         failed=sum(step.status == "failed" for step in steps),
     )

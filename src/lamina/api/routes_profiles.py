@@ -49,13 +49,19 @@ def list_profiles(
 @router.post(
     "/import",
     status_code=201,
-    responses=UPSTREAM,
+    responses={
+        **UPSTREAM,
+        200: {"model": schemas.UnchangedResponse, "description": "Equal to the latest version"},
+    },
     openapi_extra={"requestBody": {"content": {YAML: {"schema": {"type": "string"}}}}},
 )
 async def import_profile(
     request: Request, who: PrincipalDep, wired: ServicesDep, as_draft: bool = False
 ) -> Response:
-    """Import an IaC document (YAML): a new version, or with `as_draft=true` a new draft."""
+    """Import an IaC document (YAML): a new version, or with `as_draft=true` a new draft.
+
+    A document equal to the latest version of its namesake (same spec, profile fields and
+    channel; the changelog aside) publishes nothing: 200 with `unchanged: true`."""
     text = await request.body()
     # Parsing, validating and rendering take seconds on big documents: off the event loop.
     return await run_in_threadpool(_import_document, text, who, wired, as_draft)
@@ -68,8 +74,11 @@ def _import_document(text: bytes, who: Principal, wired: Services, as_draft: boo
         draft = wired.drafts.create(who, source=doc)
         body = schemas.DraftResponse.of(draft).model_dump_json()
     else:
-        profile, version = wired.profiles.import_document(who, doc)
-        body = schemas.PublishResponse.of(profile, version).model_dump_json()
+        imported = wired.profiles.import_or_keep(who, doc)
+        if imported.unchanged:
+            kept = schemas.UnchangedResponse.of(imported.profile, imported.version)
+            return Response(kept.model_dump_json(), media_type="application/json")
+        body = schemas.PublishResponse.of(imported.profile, imported.version).model_dump_json()
     return Response(body, status_code=201, media_type="application/json")
 
 
@@ -103,10 +112,22 @@ def patch_profile(
     return schemas.ProfileSummary.of(wired.profiles.update(who, profile_id, changes))
 
 
-@router.delete("/{profile_id}", status_code=204)
-def delete_profile(profile_id: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
-    wired.profiles.delete(who, profile_id)
-    return Response(status_code=204)
+@router.delete(
+    "/{profile_id}",
+    status_code=204,
+    responses={200: {"model": schemas.ProfileSummary, "description": "Archived (force=true)"}},
+)
+def delete_profile(
+    profile_id: Id, who: PrincipalDep, wired: ServicesDep, force: bool = False
+) -> Response:
+    """Delete a profile nothing depends on; 409 names the clusters that run it and the versions
+    that nest it. `force=true` archives it instead (200 with the profile): hidden from lists,
+    still readable by id and still rendered for the clusters that run it."""
+    profile = wired.profiles.delete(who, profile_id, force=force)
+    if not force:
+        return Response(status_code=204)
+    body = schemas.ProfileSummary.of(profile).model_dump_json()
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{profile_id}/versions/{number}", response_model=schemas.VersionDetail)

@@ -44,6 +44,7 @@ def create_registry(body: s.RegistryCreate, who: PrincipalDep, wired: ServicesDe
 
 @router.delete("/registries/{registry_id}", status_code=204)
 def delete_registry(registry_id: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
+    """Delete a registry no version or draft takes charts from by name (409 names them)."""
     wired.registries.delete(who, registry_id)
     return Response(status_code=204)
 

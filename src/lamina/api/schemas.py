@@ -33,6 +33,8 @@ class ProfileSummary(BaseModel):
     latest_version: int
     current_version: int | None
     org_id: int
+    archived: bool
+    archived_at: datetime | None
 
     @classmethod
     def of(cls, p: Profile) -> ProfileSummary:
@@ -47,6 +49,8 @@ class ProfileSummary(BaseModel):
             latest_version=p.latest_version,
             current_version=p.current_version,
             org_id=p.org_id,
+            archived=p.archived_at is not None,
+            archived_at=p.archived_at,
         )
 
 
@@ -169,6 +173,12 @@ class PublishResponse(BaseModel):
             profile=PublishedRef(id=profile.id, name=profile.name),
             version=PublishedVersion(version=version.version, channel=version.channel),
         )
+
+
+class UnchangedResponse(PublishResponse):
+    """An import equal to the latest version: nothing was published; that version is named."""
+
+    unchanged: bool = True
 
 
 class DraftCreate(Strict):

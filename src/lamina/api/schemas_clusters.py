@@ -147,6 +147,12 @@ class ParameterChangeOut(BaseModel):
     name: str
     from_: Any = Field(default=None, alias="from", serialization_alias="from")
     to: Any = None
+    from_default: bool = Field(
+        default=False, description="`from` is the default of the version the cluster ran"
+    )
+    to_default: bool = Field(
+        default=False, description="`to` is the default of the version being rendered"
+    )
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -189,19 +195,48 @@ class RolloutIn(Strict):
     dry_run: bool = False
     continue_on_error: bool = False
     batch_size: int = Field(default=10, ge=1, le=500)
+    parameters: list[ParameterIn] = Field(
+        default_factory=list,
+        description="Values applied to every matching instantiation (e.g. a parameter the "
+        "version newly requires); they replace the instantiation's own values",
+    )
+
+
+class RolloutChangesOut(BaseModel):
+    version_from: int
+    version_to: int
+    added: int
+    changed: int
+    removed: int
+    parameters: int
 
 
 class RolloutStepOut(BaseModel):
     cluster: str
+    cluster_id: int
     instantiation_id: int
     status: str
     reason: str
     revision: int | None
     commit_sha: str | None
+    changes: RolloutChangesOut | None = Field(
+        default=None, description="What the upgrade changes, when it was rendered"
+    )
+    draft_id: int | None = Field(
+        default=None,
+        description="Dry run: the kept stack draft; its full diff is at "
+        "GET /api/v1/org/clusters/{cluster_id}/stack-drafts/{draft_id}/diff",
+    )
+    missing_parameters: list[str] = Field(
+        default_factory=list, description="Required parameters the cluster still lacks"
+    )
 
 
 class RolloutOut(BaseModel):
     version: int
+    dry_run: bool
     results: list[RolloutStepOut]
     committed: int
+    would_change: int
+    skipped: int
     failed: int

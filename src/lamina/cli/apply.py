@@ -16,6 +16,8 @@ from lamina.cli.common import (
     ServerOption,
     TokenOption,
     connect,
+    fetch_all,
+    load_document,
     profile_document,
     read_source,
     update_body,
@@ -23,6 +25,7 @@ from lamina.cli.common import (
 from lamina.cli.drafts import publish_body, render_report
 from lamina.cli.output import OutputFormat
 from lamina.cli.profiles import render_published
+from lamina.domain import document
 
 
 def apply(
@@ -40,17 +43,24 @@ def apply(
     token: TokenOption = None,
     fmt: OutputOption = OutputFormat.TABLE,
 ) -> None:
-    """Put a profile document into the org's draft of that name, validate it and publish it.
+    """Put a profile document into a draft of its profile, validate it and publish it.
 
-    The draft named like the document's metadata.name is updated, or created when there is
-    none. When the document is invalid the errors are printed, the draft is kept for
-    inspection and the exit code is 1.
+    A document equal to the profile's latest version (same spec, profile fields and
+    channel; the changelog aside) publishes nothing and prints "unchanged". Otherwise the
+    profile's draft named like the document's metadata.name is updated, or created when
+    there is none; drafts of other profiles are never used. When the document is invalid
+    the errors are printed, the draft is kept for inspection and the exit code is 1.
     """
     raw = read_source(file)
     doc = profile_document(raw, file)
     name = _name_of(doc, file)
     with connect(server, token) as api:
-        draft = _upsert_draft(api, name, doc, raw)
+        profile = _profile_named(api, name)
+        kept = _unchanged(api, profile, doc, channel) if profile else None
+        if kept is not None:
+            output.emit(kept, fmt, render_published)
+            return
+        draft = _upsert_draft(api, name, doc, raw, profile)
         report = _validate(api, draft)
         if dry_run:
             output.emit(report, fmt, lambda data: render_report(draft["id"], data))
@@ -71,16 +81,50 @@ def _name_of(doc: dict[str, Any], source: str) -> str:
     return name
 
 
-def _upsert_draft(api: ApiClient, name: str, doc: dict[str, Any], raw: bytes) -> dict[str, Any]:
-    """The org's draft called `name` holding `doc`: updated when it exists, else created."""
-    found = api.get(DRAFTS, {"name": name})["result"]
-    if not found:
-        draft: dict[str, Any] = api.post_yaml(f"{PROFILES}/import", raw, {"as_draft": True})
-        output.step(f"created draft {draft['id']} for {name}")
-        return draft
-    current = found[0]
-    if len(found) > 1:
-        output.step(f"{len(found)} drafts are named {name}; using the latest, {current['id']}")
+def _profile_named(api: ApiClient, name: str) -> dict[str, Any] | None:
+    found = fetch_all(api, PROFILES, {"search": name})["result"]
+    return next((p for p in found if p["name"] == name), None)
+
+
+def _unchanged(
+    api: ApiClient, profile: dict[str, Any], doc: dict[str, Any], channel: str | None
+) -> dict[str, Any] | None:
+    """The answer for a document equal to the profile's latest version, else None."""
+    number = profile["latest_version"]
+    raw = api.get_bytes(f"{PROFILES}/{profile['id']}/versions/{number}/iac-export")
+    latest = load_document(raw, f"version {number} of {profile['name']}")
+    if not document.same_content(doc, latest, channel=channel):
+        return None
+    version = {"version": number, "channel": latest["metadata"]["channel"]}
+    return {
+        "profile": {"id": profile["id"], "name": profile["name"]},
+        "version": version,
+        "unchanged": True,
+    }
+
+
+def _upsert_draft(
+    api: ApiClient, name: str, doc: dict[str, Any], raw: bytes, profile: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The draft apply owns, holding `doc`: updated when it exists, else created.
+
+    For an existing profile that is a draft tied to it; for a new profile, a draft of no
+    profile with the document's name. Drafts of other profiles are never touched.
+    """
+    owner = profile["id"] if profile else None
+    named = api.get(DRAFTS, {"name": name})["result"]
+    found = [d for d in named if d["profile_id"] == owner]
+    if found:
+        current = found[0]
+        if len(found) > 1:
+            output.step(f"{len(found)} drafts of {name}; using the latest, {current['id']}")
+    elif profile is None:
+        created: dict[str, Any] = api.post_yaml(f"{PROFILES}/import", raw, {"as_draft": True})
+        output.step(f"created draft {created['id']} for {name}")
+        return created
+    else:  # seeded from the profile, so it is tied to it; the update puts `doc` in
+        current = api.post(DRAFTS, {"profile_id": profile["id"]})
+        output.step(f"created draft {current['id']} for {name}")
     updated: dict[str, Any] = api.post(
         f"{DRAFTS}/{current['id']}", update_body(doc, current["version"])
     )

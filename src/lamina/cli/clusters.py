@@ -22,9 +22,9 @@ from lamina.cli.common import (
     connect,
     delete_after_asking,
     fetch_all,
+    pairs,
 )
 from lamina.cli.output import OutputFormat
-from lamina.cli.render import pairs
 from lamina.domain.models import GitMode
 
 GIT_TOKEN_ENV = "LAMINA_GIT_TOKEN"
@@ -361,15 +361,23 @@ def _render_updated(data: dict[str, Any]) -> None:
 @app.command("delete")
 def delete_cluster(
     cluster_id: ClusterId,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Forget the cluster even while it runs profiles (nothing on it changes).",
+        ),
+    ] = False,
     yes: YesOption = False,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
 ) -> None:
-    """Forget a cluster (asks first unless --yes); its Git repository is left as it is."""
+    """Forget a cluster (asks first unless --yes); its Git repository is left as it is.
+    Refused while it runs profiles, unless --force."""
     delete_after_asking(
         server=server,
         token=token,
-        path=f"{CLUSTERS}/{cluster_id}",
+        path=f"{CLUSTERS}/{cluster_id}" + ("?force=true" if force else ""),
         question=f"Forget cluster {cluster_id} and its stack history?",
         yes=yes,
         done=f"deleted cluster {cluster_id} (its Git repository is left as it is)",

@@ -10,8 +10,8 @@ import typer
 from lamina.adapters import yamlio
 from lamina.cli.client import EXIT_USAGE, ApiClient, CliError
 from lamina.cli.output import OutputFormat
-from lamina.config import SETTINGS
 from lamina.domain.errors import LaminaError
+from lamina.settings import SETTINGS
 
 PROFILES = "/api/v1/org/stack-profiles"
 DRAFTS = f"{PROFILES}/drafts"
@@ -121,6 +121,19 @@ def fetch_all(api: ApiClient, path: str, params: dict[str, Any]) -> dict[str, An
         page += 1
     size = max(1, len(items), int(data["total_count"]))
     return {"result": items, "total_count": data["total_count"], "page": 1, "page_size": size}
+
+
+def pairs(items: list[str], option: str) -> dict[str, str]:
+    """NAME=VALUE items as a mapping (a later name wins); a usage error for any other item."""
+    found: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise CliError(
+                f"Invalid {option} value {item!r}", "expected NAME=VALUE", exit_code=EXIT_USAGE
+            )
+        found[name] = value
+    return found
 
 
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]

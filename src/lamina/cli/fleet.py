@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lamina.cli import output
+from lamina.cli import output, parameters
 from lamina.cli.client import EXIT_API_ERROR, ApiClient
 from lamina.cli.common import (
     CLUSTERS,
@@ -22,6 +22,7 @@ from lamina.cli.common import (
     fetch_all,
 )
 from lamina.cli.output import OutputFormat
+from lamina.cli.parameters import ParamFileOption
 
 ProfileId = Annotated[int, typer.Argument(help="Numeric ID of the profile (see `profiles list`).")]
 VersionNumber = Annotated[int, typer.Argument(min=1, help="Version number of the profile.")]
@@ -141,6 +142,18 @@ def rollout(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, max=500, help="Clusters per batch.")
     ] = 10,
+    params: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            metavar="NAME=VALUE",
+            help="A parameter value for every cluster (repeatable), e.g. one the version "
+            "newly requires; text is converted to the parameter's type; NAME=@FILE reads "
+            "the value from FILE.",
+        ),
+    ] = None,
+    param_file: ParamFileOption = None,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
     fmt: OutputOption = OutputFormat.TABLE,
@@ -149,7 +162,9 @@ def rollout(
 
     Prints one line per cluster (committed, failed, skipped, or would change with
     --dry-run) and a summary. It stops at the first failure unless --continue-on-error;
-    the exit code is 1 when a cluster failed.
+    the exit code is 1 when a cluster failed. A dry run renders and diffs every cluster as
+    the real run would, never stops early, and keeps each changing cluster's stack draft:
+    `stack diff CLUSTER DRAFT` shows it in full.
     """
     body: dict[str, Any] = {
         "version": version,
@@ -159,6 +174,7 @@ def rollout(
         "dry_run": dry_run,
         "continue_on_error": continue_on_error,
         "batch_size": batch_size,
+        "parameters": parameters.as_list(parameters.supplied(params, param_file)),
     }
     with connect(server, token) as api:
         name = str(api.get(f"{PROFILES}/{profile_id}")["profile"]["name"])
@@ -166,7 +182,7 @@ def rollout(
         data = api.post(f"{PROFILES}/{profile_id}/rollout", body)
     output.emit(data, fmt, lambda answer: _render_rollout(name, answer, dry_run=dry_run))
     if data["failed"]:
-        if not continue_on_error and fmt is OutputFormat.TABLE:
+        if not (continue_on_error or dry_run) and fmt is OutputFormat.TABLE:
             output.step("stopped at the first failure; --continue-on-error goes on past it")
         raise typer.Exit(EXIT_API_ERROR)
 
@@ -222,6 +238,14 @@ def _render_rollout(name: str, data: dict[str, Any], *, dry_run: bool) -> None:
 def _detail(result: dict[str, Any]) -> str:
     if result["status"] == "committed":
         return f"revision {result['revision']}, commit {result['commit_sha']}"
+    changes = result.get("changes")
+    if result["status"] == "would_change" and changes:
+        return (
+            f"version {changes['version_from']} → {changes['version_to']}: "
+            f"{changes['added']} added, {changes['changed']} changed, "
+            f"{changes['removed']} removed, {changes['parameters']} parameter changes "
+            f"(stack draft {result['draft_id']})"
+        )
     # One line per cluster: a multi-line reason (e.g. what a Git hook printed) is joined.
     lines = str(result["reason"] or "").splitlines()
     return " ".join(line.strip() for line in lines if line.strip())

@@ -262,9 +262,11 @@ def import_profile(
 
 def render_published(data: dict[str, Any]) -> None:
     version = data["version"]
-    output.message(
-        f"published {data['profile']['name']} version {version['version']} ({version['channel']})"
-    )
+    shown = f"{data['profile']['name']} version {version['version']} ({version['channel']})"
+    if data.get("unchanged"):
+        output.message(f"unchanged: {shown} already holds this document; nothing published")
+    else:
+        output.message(f"published {shown}")
 
 
 def _render_draft_created(data: dict[str, Any]) -> None:
@@ -274,11 +276,30 @@ def _render_draft_created(data: dict[str, Any]) -> None:
 @app.command("delete")
 def delete_profile(
     profile_id: ProfileId,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Archive the profile instead, even while clusters run it or other profiles "
+            "nest it: hidden from lists, still rendered where it runs.",
+        ),
+    ] = False,
     yes: YesOption = False,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
 ) -> None:
-    """Delete a profile and all its versions (asks first unless --yes)."""
+    """Delete a profile and all its versions (asks first unless --yes). Refused while clusters
+    run it or other profiles nest it; --force archives it instead."""
+    if force:
+        delete_after_asking(
+            server=server,
+            token=token,
+            path=f"{PROFILES}/{profile_id}?force=true",
+            question=f"Archive profile {profile_id}? Clusters that run it keep running it.",
+            yes=yes,
+            done=f"archived profile {profile_id}",
+        )
+        return
     delete_after_asking(
         server=server,
         token=token,

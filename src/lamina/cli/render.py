@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from lamina.adapters import yamlio
-from lamina.cli import output
+from lamina.cli import output, parameters
 from lamina.cli.client import EXIT_USAGE, ApiClient, CliError
 from lamina.cli.common import (
     DEFAULT_SERVER,
@@ -19,9 +19,11 @@ from lamina.cli.common import (
     TokenOption,
     connect,
     load_document,
+    pairs,
     read_source,
 )
 from lamina.cli.output import OutputFormat
+from lamina.cli.parameters import ParamFileOption
 
 PairsOption = list[str] | None
 
@@ -46,9 +48,11 @@ def render(
             "--param",
             "-p",
             metavar="NAME=VALUE",
-            help="A parameter value (repeatable); text is converted to the parameter's type.",
+            help="A parameter value (repeatable); text is converted to the parameter's type; "
+            "NAME=@FILE reads the value from FILE.",
         ),
     ] = None,
+    param_file: ParamFileOption = None,
     cluster: Annotated[
         str | None, typer.Option("--cluster", help="Name of the target cluster.")
     ] = None,
@@ -94,27 +98,40 @@ def render(
     prints the API's answer. Secret parameters always render as "<redacted>".
     """
     _check_target(draft, profile, version)
-    supplied = pairs(params or [], "--param")
+    supplied = parameters.supplied(params, param_file)
     if effective_values:
         chart_layer = _check_effective(layer, cluster, labels, kube_version, values_file)
-        # Parameters go in the body: a secret in a URL would reach access logs.
-        body = request_body(supplied, None, {}, None)
         with connect(server, token) as api:
             target = _target(api, draft, profile, version)
-            data = api.post(f"{target}/effective-values", body, params={"layer": chart_layer})
+            # Parameters go in the body: a secret in a URL would reach access logs.
+            data = parameters.sending(
+                supplied,
+                lambda given: api.post(
+                    f"{target}/effective-values",
+                    request_body(given, None, {}, None),
+                    params={"layer": chart_layer},
+                ),
+            )
         output.emit(data, fmt, _render_effective)
         return
     if layer is not None:
         raise CliError("--layer goes with --effective-values", exit_code=EXIT_USAGE)
-    body = request_body(supplied, cluster, pairs(labels or [], "--label"), kube_version)
-    if values_file is not None:
-        body["values"] = overrides(values_file)
+    facts = (cluster, pairs(labels or [], "--label"), kube_version)
+    extra = {} if values_file is None else {"values": overrides(values_file)}
     with connect(server, token) as api:
         path = f"{_target(api, draft, profile, version)}/render"
         if fmt is OutputFormat.YAML:
-            typer.echo(api.post_bytes(path, body, {"format": "yaml"}).decode(), nl=False)
+            text: bytes = parameters.sending(
+                supplied,
+                lambda given: api.post_bytes(
+                    path, request_body(given, *facts) | extra, {"format": "yaml"}
+                ),
+            )
+            typer.echo(text.decode(), nl=False)
             return
-        data = api.post(path, body)
+        data = parameters.sending(
+            supplied, lambda given: api.post(path, request_body(given, *facts) | extra)
+        )
     output.emit(data, fmt, _render_layers)
 
 
@@ -168,29 +185,14 @@ def _target(api: ApiClient, draft: int | None, profile: int | None, version: int
     return f"{PROFILES}/{profile}/versions/{version}"
 
 
-def pairs(items: list[str], option: str) -> dict[str, str]:
-    """NAME=VALUE items as a mapping (a later name wins); a usage error for any other item."""
-    found: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise CliError(
-                f"Invalid {option} value {item!r}", "expected NAME=VALUE", exit_code=EXIT_USAGE
-            )
-        found[name] = value
-    return found
-
-
 def request_body(
-    supplied: dict[str, str],
+    supplied: dict[str, Any],
     cluster: str | None,
     labels: dict[str, str],
     kube_version: str | None,
 ) -> dict[str, Any]:
     """The render request: parameters as text (the API converts them to their types)."""
-    body: dict[str, Any] = {
-        "parameters": [{"name": name, "value": value} for name, value in supplied.items()]
-    }
+    body: dict[str, Any] = {"parameters": parameters.as_list(supplied)}
     if cluster is not None or labels or kube_version is not None:
         facts: dict[str, Any] = {"name": cluster or "", "labels": labels}
         if kube_version is not None:

@@ -6,30 +6,22 @@ import re
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
 
 import lamina
-from lamina.adapters import toolchain
-from lamina.adapters.kustomize import KustomizeBuilder
-from lamina.api import logs
-from lamina.api.app import create_app
 from lamina.cli import output
 from lamina.cli.client import EXIT_API_ERROR
 from lamina.cli.common import OutputOption
 from lamina.cli.output import OutputFormat
-from lamina.config import (
-    DEMO_CHARTS,
-    SETTINGS,
-    Services,
-    Settings,
-    build_services,
-    demo_documents,
-)
 from lamina.domain.models import Role
-from lamina.services import auth, demo
+from lamina.settings import SETTINGS
+
+# The server stack (FastAPI, the store, the Helm engine) is imported inside the commands
+# that run it, so the client commands sharing this CLI start fast.
+if TYPE_CHECKING:
+    from lamina.config import Services, Settings
 
 DOCS_PATH = "/api/v1/docs"
 _PASSWORD = re.compile(r"(://[^:/@]+):[^@]*@")
@@ -57,6 +49,12 @@ def serve(
     Into a database without a `demo` org, the demo org is seeded with example profiles and
     its token is printed (set LAMINA_DEMO=0 to skip).
     """
+    import uvicorn
+
+    from lamina.api import logs
+    from lamina.api.app import create_app
+    from lamina.config import Settings, build_services
+
     settings = replace(Settings(), host=host, port=port)
     wired = build_services(settings)
     try:
@@ -76,6 +74,8 @@ def serve(
 
 def _checked_tools(wired: Services) -> str:
     """One line naming the tool versions; ToolMissing when kustomize is not the pinned one."""
+    from lamina.adapters import toolchain
+
     wired.kustomizer.check()
     shown = [
         f"{tool.name} {tool.version or 'not installed'}"
@@ -98,6 +98,9 @@ def show_version(
 ) -> None:
     """Print Lamina's version and the versions of the tools it runs on this machine:
     kustomize (checked against the pinned version), the Helm engine, git and sops."""
+    from lamina.adapters import toolchain
+    from lamina.adapters.kustomize import KustomizeBuilder
+
     tools = toolchain.report(KustomizeBuilder(tool=tool or None))
     data = {
         "version": lamina.__version__,
@@ -120,10 +123,15 @@ def _render_versions(data: dict[str, Any]) -> None:
 
 
 def _seed_demo(wired: Services) -> str | None:
+    from lamina.config import DEMO_CHARTS, demo_documents
+    from lamina.services import demo
+
     return demo.seed(wired.store, wired.profiles, wired.registries, demo_documents(), DEMO_CHARTS)
 
 
 def _announce(settings: Settings, demo_token: str | None) -> None:
+    from lamina.services import demo
+
     url = base_url(settings.host, settings.port)
     output.message(f"Lamina listening on {url} (database {mask_password(settings.database_url)})")
     output.message(f"API docs: {url}{DOCS_PATH}")
@@ -172,6 +180,9 @@ def create_token(
 
     For example: export LAMINA_TOKEN=$(lamina token create --org acme)
     """
+    from lamina.config import Settings, build_services
+    from lamina.services import auth
+
     wired = build_services(replace(Settings(), demo=False))
     try:
         expires_at = auth.expiry(now=datetime.now(UTC), expires_in_days=expires_in_days)

@@ -7,17 +7,20 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from lamina.cli import output
+from lamina.cli import output, parameters
 from lamina.cli.common import (
     CLUSTERS,
     DEFAULT_SERVER,
     OutputOption,
+    PageOption,
+    PageSizeOption,
     ServerOption,
     TokenOption,
     connect,
 )
 from lamina.cli.output import OutputFormat
-from lamina.cli.render import overrides, pairs
+from lamina.cli.parameters import ParamFileOption
+from lamina.cli.render import overrides
 
 app = typer.Typer(
     help="Add, upgrade and remove profiles on a cluster: each change is a stack draft to "
@@ -40,13 +43,10 @@ ParamsOption = Annotated[
         "--param",
         "-p",
         metavar="NAME=VALUE",
-        help="A parameter value (repeatable); text is converted to the parameter's type.",
+        help="A parameter value (repeatable); text is converted to the parameter's type; "
+        "NAME=@FILE reads the value from FILE.",
     ),
 ]
-
-
-def _parameters(items: list[str] | None) -> list[dict[str, str]]:
-    return [{"name": name, "value": value} for name, value in pairs(items or [], "--param").items()]
 
 
 @app.command("instantiate")
@@ -60,6 +60,7 @@ def instantiate(
         ),
     ] = None,
     params: ParamsOption = None,
+    param_file: ParamFileOption = None,
     values_file: Annotated[
         str | None,
         typer.Option(
@@ -84,13 +85,16 @@ def instantiate(
     body: dict[str, Any] = {
         "profile_id": profile,
         "version": version,
-        "parameters": _parameters(params),
         "deploy": deploy,
     }
     if values_file is not None:
         body["values"] = overrides(values_file)
+    path = f"{CLUSTERS}/{cluster_id}/stacks/from-profile"
     with connect(server, token) as api:
-        data = api.post(f"{CLUSTERS}/{cluster_id}/stacks/from-profile", body)
+        data = parameters.sending(
+            parameters.supplied(params, param_file),
+            lambda given: api.post(path, body | {"parameters": parameters.as_list(given)}),
+        )
     what = f"adding profile {profile}"
     output.emit(data, fmt, lambda found: _render_draft(cluster_id, found, what))
 
@@ -161,7 +165,12 @@ def _render_diff(data: dict[str, Any]) -> None:
             typer.echo(change["diff"], nl=not change["diff"].endswith("\n"))
     if parameters:
         rows = [
-            (p["profile_id"], p["name"], output.compact(p["from"]), output.compact(p["to"]))
+            (
+                p["profile_id"],
+                p["name"],
+                _shown(p["from"], p.get("from_default")),
+                _shown(p["to"], p.get("to_default")),
+            )
             for p in parameters
         ]
         output.show(
@@ -173,6 +182,11 @@ def _render_diff(data: dict[str, Any]) -> None:
                 wrap=("FROM", "TO"),
             ),
         )
+
+
+def _shown(value: Any, default: bool | None) -> str:
+    """A parameter value in the diff; "(default)" when the version's default supplies it."""
+    return output.compact(value) + (" (default)" if default else "")
 
 
 @app.command("commit")
@@ -230,6 +244,7 @@ def upgrade(
         typer.Option("--version", min=1, help="Version to move to (default: the current one)."),
     ] = None,
     params: ParamsOption = None,
+    param_file: ParamFileOption = None,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
     fmt: OutputOption = OutputFormat.TABLE,
@@ -241,11 +256,16 @@ def upgrade(
     has are dropped with a warning.
     """
     body: dict[str, Any] = {"version": version}
-    if params:
-        body["parameters"] = _parameters(params)
+    given = parameters.supplied(params, param_file)
     path = f"{CLUSTERS}/{cluster_id}/instantiations/{instantiation_id}/upgrade"
+
+    def send(values: dict[str, Any]) -> Any:
+        # No parameters keeps the instantiation's; an empty list would be a change.
+        extra = {"parameters": parameters.as_list(values)} if values else {}
+        return api.post(path, body | extra)
+
     with connect(server, token) as api:
-        data = api.post(path, body)
+        data = parameters.sending(given, send)
     what = f"upgrading instantiation {instantiation_id} to"
     output.emit(data, fmt, lambda found: _render_draft(cluster_id, found, what))
 
@@ -265,4 +285,144 @@ def uninstall(
     with connect(server, token) as api:
         data = api.delete(f"{CLUSTERS}/{cluster_id}/instantiations/{instantiation_id}")
     what = f"removing instantiation {instantiation_id}"
+    output.emit(data, fmt, lambda found: _render_draft(cluster_id, found, what))
+
+
+@app.command("show")
+def show(
+    cluster_id: ClusterId,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    fmt: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """Show a cluster's committed stack: its profiles, versions and parameters, the revision
+    and commit, and how many objects each layer commits.
+
+    Secret parameters are listed by name only; their values are never shown.
+    """
+    with connect(server, token) as api:
+        data = api.get(f"{CLUSTERS}/{cluster_id}/stack")
+    output.emit(data, fmt, _render_stack)
+
+
+def _render_stack(data: dict[str, Any]) -> None:
+    sha = data["commit_sha"]
+    output.message(
+        f"cluster {data['cluster_id']} at revision {data['revision']}"
+        + (f" (commit {sha[:12]})" if sha else " (nothing committed yet)")
+    )
+    if not data["instantiations"]:
+        return
+    rows = [
+        (
+            i["instantiation_id"],
+            i["profile"]["name"],
+            i["profile"]["id"],
+            i["version"],
+            "yes" if i["outdated"] else "no",
+            _parameters_cell(i["bindings"], i["secrets"]),
+        )
+        for i in data["instantiations"]
+    ]
+    columns = ("INSTANTIATION", "PROFILE", "PROFILE ID", "VERSION", "OUTDATED", "PARAMETERS")
+    tables = [output.table(columns, rows, wrap=("PARAMETERS",))]
+    if data["objects"]:
+        layers = [(layer, count) for layer, count in data["objects"].items()]
+        tables.append(output.table(("LAYER", "OBJECTS"), layers, title="Objects per layer"))
+    output.show(*tables)
+
+
+def _parameters_cell(bindings: dict[str, Any], secrets: list[str]) -> str | None:
+    shown = [f"{name}={output.compact(value)}" for name, value in bindings.items()]
+    shown += [f"{name}=<secret>" for name in secrets]
+    return ", ".join(shown) or None
+
+
+@app.command("drafts")
+def drafts(
+    cluster_id: ClusterId,
+    page: PageOption = 1,
+    page_size: PageSizeOption = 50,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    fmt: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """List a cluster's open stack drafts, oldest first.
+
+    A stale draft was made against another revision than the current one: committing it
+    is refused, so create it again (or discard it).
+    """
+    params = {"page": page, "page_size": page_size}
+    with connect(server, token) as api:
+        data = api.get(f"{CLUSTERS}/{cluster_id}/stack-drafts", params)
+    output.emit(data, fmt, _render_drafts)
+
+
+def _render_drafts(data: dict[str, Any]) -> None:
+    rows = [
+        (
+            d["id"],
+            d["action"],
+            d["base_revision"],
+            "yes" if d["stale"] else "no",
+            d["warnings_count"],
+            d["created_at"],
+        )
+        for d in data["result"]
+    ]
+    columns = ("ID", "ACTION", "BASE REVISION", "STALE", "WARNINGS", "CREATED")
+    output.show(output.table(columns, rows), output.page_footer(data))
+
+
+@app.command("history")
+def history(
+    cluster_id: ClusterId,
+    page: PageOption = 1,
+    page_size: PageSizeOption = 50,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    fmt: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """List a cluster's stack revisions, newest first: commit, message, when and by whom
+    (the label of the token that committed it)."""
+    params = {"page": page, "page_size": page_size}
+    with connect(server, token) as api:
+        data = api.get(f"{CLUSTERS}/{cluster_id}/revisions", params)
+    output.emit(data, fmt, _render_history)
+
+
+def _render_history(data: dict[str, Any]) -> None:
+    rows = [
+        (
+            r["revision"],
+            r["commit_sha"][:12],
+            r["message"],
+            r["committed_at"],
+            r["committed_by"] or None,
+        )
+        for r in data["result"]
+    ]
+    columns = ("REVISION", "COMMIT", "MESSAGE", "COMMITTED", "BY")
+    output.show(output.table(columns, rows, wrap=("MESSAGE",)), output.page_footer(data))
+
+
+@app.command("restore")
+def restore(
+    cluster_id: ClusterId,
+    revision: Annotated[
+        int, typer.Argument(min=1, help="The revision to go back to (see `stack history`).")
+    ],
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    fmt: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """Propose going back to an earlier revision: a stack draft with that revision's
+    profiles, versions and parameters.
+
+    Review it with `stack diff`, then `stack commit` it to write that revision's tree again.
+    Refused (exit 1) when a version the revision ran was deleted.
+    """
+    with connect(server, token) as api:
+        data = api.post(f"{CLUSTERS}/{cluster_id}/revisions/{revision}/restore", {})
+    what = f"restoring revision {revision}"
     output.emit(data, fmt, lambda found: _render_draft(cluster_id, found, what))

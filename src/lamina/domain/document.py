@@ -100,6 +100,26 @@ def export_document(profile: Profile, version: ProfileVersion) -> dict[str, Any]
     return assemble(metadata, dict(version.spec))
 
 
+def same_content(doc: Any, exported: dict[str, Any], *, channel: str | None = None) -> bool:
+    """Whether publishing `doc` (on `channel`, else its own) would repeat the version
+    `exported` (as export_document gives it).
+
+    Compared: the spec, the profile fields and the channel the publish would use. The
+    version number is not, and the changelog only when the document states one: a
+    changelog given apart from the document describes a change, it is not one.
+    """
+    if not isinstance(doc, dict) or not isinstance(doc.get("metadata"), dict):
+        return False
+    metadata, published = doc["metadata"], exported["metadata"]
+    changelog = metadata.get("changelog")
+    return (
+        doc.get("spec") == exported["spec"]
+        and profile_fields(metadata) == profile_fields(published)
+        and (channel or metadata.get("channel") or "stable") == published["channel"]
+        and (not changelog or changelog == published.get("changelog"))
+    )
+
+
 def _exported(key: str, value: Any) -> bool:
     """Whether a key the author did not write still belongs in the export."""
     if key in ("name", "version", "channel"):

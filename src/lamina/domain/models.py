@@ -114,6 +114,8 @@ class Profile:
     current_version: int | None
     created_at: datetime
     updated_at: datetime
+    archived_at: datetime | None = None
+    """Set when the profile was archived: hidden from lists, still run where it runs."""
 
 
 @dataclass(frozen=True)
@@ -321,3 +323,4 @@ class StackRevision:
     objects: dict[str, list[str]]
     committed_at: datetime
     draft_id: int | None = None  # the stack draft it was committed from
+    committed_by: str | None = None  # the label of the committing token

@@ -7,9 +7,10 @@ from dataclasses import replace
 from typing import Any
 
 from lamina.domain import selectors, targets
-from lamina.domain.errors import InvalidInput, Issue, NotFound
+from lamina.domain.errors import Conflict, InvalidInput, Issue, NotFound
 from lamina.domain.models import Cluster, GitMode, GitOps, Page, Principal, Role
 from lamina.ports import Cipher, Clock, Store
+from lamina.services import usage
 from lamina.services.access import require
 from lamina.services.targets import TargetPolicy
 
@@ -71,11 +72,18 @@ class ClusterService:
                 raise _taken(cluster.name)
             return uow.clusters.update(cluster)
 
-    def delete(self, principal: Principal, cluster_id: int) -> None:
+    def delete(self, principal: Principal, cluster_id: int, *, force: bool = False) -> None:
+        """Forget a cluster that runs nothing (Conflict naming the profiles it runs). With
+        `force`, forget it anyway: its Git repository is left exactly as it is."""
         require(principal, Role.ADMIN)
         with self._store.unit_of_work(write=True) as uow:
-            if not uow.clusters.delete(principal.org_id, cluster_id):
+            cluster = uow.clusters.get(principal.org_id, cluster_id, for_update=True)
+            if cluster is None:
                 raise NotFound(f"Cluster {cluster_id} does not exist")
+            users = None if force else usage.cluster_users(uow, cluster.id, cluster.name)
+            if users is not None:
+                raise Conflict(f"{users}; uninstall them first, or forget it with force=true")
+            uow.clusters.delete(principal.org_id, cluster_id)
 
     def git_token(self, cluster: Cluster) -> str | None:
         sealed = cluster.gitops.token_sealed

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from lamina.domain import selectors
-from lamina.domain.errors import Conflict, LaminaError, NotFound
+from lamina.domain import params, selectors
+from lamina.domain.errors import Conflict, InvalidInput, LaminaError, NotFound
 from lamina.domain.models import Principal, Role
 from lamina.ports import Store
 from lamina.services.access import own_profile, require
+from lamina.services.delivery.compose import declared_parameters
 from lamina.services.delivery.stacks import StackService
 
 
@@ -26,6 +28,23 @@ class InstantiationRow:
 
 
 @dataclass(frozen=True)
+class StepChanges:
+    """What upgrading one instantiation changes: its version, objects and parameters."""
+
+    version_from: int
+    version_to: int
+    added: int
+    changed: int
+    removed: int
+    parameters: int
+
+    @property
+    def nothing(self) -> bool:
+        same = self.version_from == self.version_to
+        return same and not (self.added or self.changed or self.removed or self.parameters)
+
+
+@dataclass(frozen=True)
 class RolloutStep:
     cluster: str
     instantiation_id: int
@@ -33,6 +52,10 @@ class RolloutStep:
     reason: str = ""
     revision: int | None = None
     commit_sha: str | None = None
+    cluster_id: int = 0
+    changes: StepChanges | None = None
+    draft_id: int | None = None  # a dry run keeps its stack draft for review
+    missing_parameters: tuple[str, ...] = ()
 
 
 Progress = Callable[[RolloutStep], None]
@@ -76,31 +99,47 @@ class FleetService:
         dry_run: bool = False,
         continue_on_error: bool = False,
         batch_size: int = 10,
+        parameters: dict[str, Any] | None = None,
         progress: Progress | None = None,
     ) -> list[RolloutStep]:
-        """Upgrade the matching instantiations to `version` in batches; stop at the first
-        failure unless `continue_on_error`; a dry run commits nothing."""
+        """Upgrade the matching instantiations to `version` in batches, with `parameters`
+        applied to each; stop at the first failure unless `continue_on_error`.
+
+        A dry run is the real run without the commit: each cluster's stack draft is made and
+        diffed exactly as the real run does, then kept for review instead of committed, and
+        it never stops early. Unchanged stacks at `version` are skipped by both."""
         require(principal, Role.EDITOR)
         chosen = selectors.parse_selector(selector)
-        self._check_version(principal, profile_id, version)
+        supplied = dict(parameters or {})
+        self._check_version(principal, profile_id, version, supplied)
         targets = self._targets(principal, profile_id, clusters, chosen)
         steps: list[RolloutStep] = []
         stopped = False
         for start in range(0, len(targets), max(1, batch_size)):
             for row in targets[start : start + batch_size]:
                 if stopped:
-                    step = RolloutStep(row.cluster, row.id, "skipped", "stopped after a failure")
+                    reason = "stopped after a failure"
+                    step = RolloutStep(
+                        row.cluster, row.id, "skipped", reason, cluster_id=row.cluster_id
+                    )
                 elif only_outdated and row.version >= version:
-                    step = RolloutStep(row.cluster, row.id, "skipped", f"already at {row.version}")
+                    reason = f"already at {row.version}"
+                    step = RolloutStep(
+                        row.cluster, row.id, "skipped", reason, cluster_id=row.cluster_id
+                    )
                 else:
-                    step = self._upgrade(principal, row, version, dry_run)
-                    stopped = step.status == "failed" and not continue_on_error
+                    step = self._upgrade(principal, row, version, supplied, dry_run)
+                    stopped = step.status == "failed" and not (continue_on_error or dry_run)
                 steps.append(step)
                 if progress is not None:
                     progress(step)
         return steps
 
-    def _check_version(self, principal: Principal, profile_id: int, version: int) -> None:
+    def _check_version(
+        self, principal: Principal, profile_id: int, version: int, supplied: dict[str, Any]
+    ) -> None:
+        """The version exists and is not deprecated, and `supplied` names only parameters it
+        declares, with values of their types (InvalidInput, before any cluster is touched)."""
         with self._store.unit_of_work() as uow:
             own_profile(uow, principal, profile_id)
             found = uow.versions.get(profile_id, version)
@@ -109,6 +148,9 @@ class FleetService:
             raise NotFound(f"Profile {profile_id} has no version {version}")
         if deprecation is not None:
             raise Conflict(f"Version {version} is deprecated: {deprecation['reason']}")
+        if supplied:
+            declared = params.parse_parameters(declared_parameters(found.spec))
+            params.bind([p for p in declared if p.name in supplied], supplied)
 
     def _targets(
         self,
@@ -128,29 +170,88 @@ class FleetService:
         ]
 
     def _upgrade(
-        self, principal: Principal, row: InstantiationRow, version: int, dry_run: bool
+        self,
+        principal: Principal,
+        row: InstantiationRow,
+        version: int,
+        supplied: dict[str, Any],
+        dry_run: bool,
     ) -> RolloutStep:
+        """Make the upgrade's stack draft and diff it; then commit it, or (dry run) keep it."""
         try:
             result = self._stacks.upgrade(
-                principal, row.cluster_id, row.id, version=version, parameters=None
+                principal, row.cluster_id, row.id, version=version, parameters=supplied or None
             )
         except LaminaError as error:
-            return RolloutStep(row.cluster, row.id, "failed", _reason(error))
-        if dry_run:
-            try:
-                changes = self._stacks.diff(principal, row.cluster_id, result.draft.id)
-            finally:
-                self._stacks.discard(principal, row.cluster_id, result.draft.id)
-            if changes.objects or changes.parameters:
-                return RolloutStep(row.cluster, row.id, "would_change")
-            return RolloutStep(row.cluster, row.id, "skipped", "no change")
+            return _failed(row, error)
+        draft_id = result.draft.id
         try:
-            done = self._stacks.commit_or_discard(principal, row.cluster_id, result.draft.id)
+            found = self._stacks.diff(principal, row.cluster_id, draft_id)
         except LaminaError as error:
-            return RolloutStep(row.cluster, row.id, "failed", _reason(error))
-        return RolloutStep(
-            row.cluster, row.id, "committed", revision=done.revision, commit_sha=done.commit_sha
+            self._discard(principal, row, draft_id)
+            return _failed(row, error)
+        ops = [change.op for change in found.objects]
+        changes = StepChanges(
+            version_from=row.version,
+            version_to=version,
+            added=ops.count("added"),
+            changed=ops.count("changed"),
+            removed=ops.count("removed"),
+            parameters=len(found.parameters),
         )
+        if changes.nothing:
+            self._discard(principal, row, draft_id)
+            return RolloutStep(
+                row.cluster, row.id, "skipped", "no change", cluster_id=row.cluster_id
+            )
+        if dry_run:
+            return RolloutStep(
+                row.cluster,
+                row.id,
+                "would_change",
+                cluster_id=row.cluster_id,
+                changes=changes,
+                draft_id=draft_id,
+            )
+        try:
+            done = self._stacks.commit_or_discard(principal, row.cluster_id, draft_id)
+        except LaminaError as error:
+            return _failed(row, error, changes)
+        return RolloutStep(
+            row.cluster,
+            row.id,
+            "committed",
+            revision=done.revision,
+            commit_sha=done.commit_sha,
+            cluster_id=row.cluster_id,
+            changes=changes,
+        )
+
+    def _discard(self, principal: Principal, row: InstantiationRow, draft_id: int) -> None:
+        with contextlib.suppress(LaminaError):
+            self._stacks.discard(principal, row.cluster_id, draft_id)
+
+
+def _failed(
+    row: InstantiationRow, error: LaminaError, changes: StepChanges | None = None
+) -> RolloutStep:
+    missing: tuple[str, ...] = ()
+    if isinstance(error, InvalidInput):
+        missing = tuple(
+            issue.path.removeprefix("parameters.")
+            for issue in error.issues
+            if issue.code == "missing_required"
+        )
+    reason = f"missing required parameters: {', '.join(missing)}" if missing else _reason(error)
+    return RolloutStep(
+        row.cluster,
+        row.id,
+        "failed",
+        reason,
+        cluster_id=row.cluster_id,
+        changes=changes,
+        missing_parameters=missing,
+    )
 
 
 def _reason(error: LaminaError) -> str:
@@ -163,9 +264,13 @@ def _reason(error: LaminaError) -> str:
 def as_dict(step: RolloutStep) -> dict[str, Any]:
     return {
         "cluster": step.cluster,
+        "cluster_id": step.cluster_id,
         "instantiation_id": step.instantiation_id,
         "status": step.status,
         "reason": step.reason,
         "revision": step.revision,
         "commit_sha": step.commit_sha,
+        "changes": asdict(step.changes) if step.changes is not None else None,
+        "draft_id": step.draft_id,
+        "missing_parameters": list(step.missing_parameters),
     }

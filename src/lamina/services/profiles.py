@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lamina.domain import diff, document, validation
-from lamina.domain.errors import Forbidden, InvalidInput, Issue, NotFound
+from lamina.domain.errors import Conflict, Forbidden, InvalidInput, Issue, NotFound
 from lamina.domain.models import (
     Page,
     Principal,
@@ -17,7 +17,7 @@ from lamina.domain.models import (
     VersionSummary,
 )
 from lamina.ports import Clock, Store, UnitOfWork
-from lamina.services import publishing
+from lamina.services import publishing, usage
 from lamina.services.access import require
 from lamina.services.checks import DocumentChecker
 
@@ -38,6 +38,14 @@ class ProfileDetail:
     latest: ProfileVersion | None
     update_status: UpdateStatus
     deprecations: dict[int, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Imported:
+    profile: Profile
+    version: ProfileVersion
+    unchanged: bool
+    """True when the document equalled the latest version, so nothing was published."""
 
 
 class ProfileService:
@@ -108,11 +116,21 @@ class ProfileService:
                 raise InvalidInput("Name taken", issues=[issue])
             return uow.profiles.update(profile.id, fields=changes, now=self._clock.now())
 
-    def delete(self, principal: Principal, profile_id: int) -> None:
+    def delete(self, principal: Principal, profile_id: int, *, force: bool = False) -> Profile:
+        """Delete a profile nothing depends on (Conflict naming what does). With `force`,
+        archive it instead: hidden from lists, still rendered where it runs."""
         require(principal, Role.EDITOR)
         with self._store.unit_of_work(write=True) as uow:
             profile = _writable(uow, principal, profile_id)
+            if force:
+                if profile.archived_at is not None:
+                    return profile
+                return uow.profiles.archive(profile.id, now=self._clock.now())
+            users = usage.profile_users(uow, uow.profiles.lock(profile.id))
+            if users is not None:
+                raise Conflict(f"{users}; archive it with force=true instead")
             uow.profiles.delete(profile.id)
+            return profile
 
     def deprecate(
         self, principal: Principal, profile_id: int, number: int, *, reason: str, note: str
@@ -174,10 +192,38 @@ class ProfileService:
 
     def import_document(self, principal: Principal, doc: Any) -> tuple[Profile, ProfileVersion]:
         """Publish `doc` as version 1 of a new profile or the next version of its namesake."""
+        imported = self.import_or_keep(principal, doc)
+        return imported.profile, imported.version
+
+    def import_or_keep(self, principal: Principal, doc: Any) -> Imported:
+        """Like import_document, but a document equal to its namesake's latest version
+        publishes nothing: that version comes back, marked unchanged."""
         require(principal, Role.EDITOR)
+        same = self._latest_if_same(principal, doc)
+        if same is not None:
+            return Imported(*same, unchanged=True)
         report, lock = self._checker.check(principal.org_id, doc)
         publishing.raise_if_invalid(report)
-        return publishing.publish(self._store, principal, doc=doc, now=self._clock.now(), lock=lock)
+        profile, version = publishing.publish(
+            self._store, principal, doc=doc, now=self._clock.now(), lock=lock
+        )
+        return Imported(profile, version, unchanged=False)
+
+    def _latest_if_same(
+        self, principal: Principal, doc: Any
+    ) -> tuple[Profile, ProfileVersion] | None:
+        metadata = doc.get("metadata") if isinstance(doc, dict) else None
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        if not isinstance(name, str):
+            return None
+        with self._store.unit_of_work() as uow:
+            profile = uow.profiles.get_by_name(principal.org_id, name)
+            latest = uow.versions.get(profile.id, profile.latest_version) if profile else None
+        if profile is None or latest is None:
+            return None
+        if not document.same_content(doc, document.export_document(profile, latest)):
+            return None
+        return profile, latest
 
 
 def _readable(uow: UnitOfWork, principal: Principal, profile_id: int) -> Profile:

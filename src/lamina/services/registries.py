@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from lamina.domain import semver
-from lamina.domain.errors import InvalidInput, Issue, NotFound, RegistryUnavailable
+from lamina.domain.errors import Conflict, InvalidInput, Issue, NotFound, RegistryUnavailable
 from lamina.domain.models import (
     PackSummary,
     PackVersion,
@@ -19,6 +19,7 @@ from lamina.domain.models import (
     Role,
 )
 from lamina.ports import Cipher, Clock, Store
+from lamina.services import usage
 from lamina.services.access import require
 from lamina.services.charts import ChartLibrary, ResolvedChart
 from lamina.services.targets import TargetPolicy
@@ -119,8 +120,13 @@ class RegistryService:
     def delete(self, principal: Principal, registry_id: int) -> None:
         require(principal, Role.ADMIN)
         with self._store.unit_of_work(write=True) as uow:
-            if not uow.registries.delete(principal.org_id, registry_id):
+            registry = uow.registries.get(principal.org_id, registry_id)
+            if registry is None:
                 raise NotFound(f"Registry {registry_id} does not exist")
+            users = usage.registry_users(uow, registry)
+            if users is not None:
+                raise Conflict(users)
+            uow.registries.delete(principal.org_id, registry_id)
 
     def sync(self, principal: Principal, registry_id: int) -> tuple[Registry, int]:
         """Read the registry's index and make it the registry's packs; returns the count."""

@@ -18,6 +18,7 @@ from lamina.domain.models import (
     GitMode,
     GitOps,
     Instantiation,
+    Page,
     StackDraft,
     StackRevision,
 )
@@ -163,6 +164,21 @@ def _draft(row: RowMapping, store: contents.Contents) -> StackDraft:
     )
 
 
+def _revision(row: RowMapping, store: contents.Contents | None) -> StackRevision:
+    """A revision; without `store` its addons and objects are left out (listings)."""
+    return StackRevision(
+        cluster_id=row["cluster_id"],
+        revision=row["revision"],
+        commit_sha=row["commit_sha"],
+        message=row["message"],
+        addons=list(row["addons"]) if store else [],
+        objects=contents.read_objects(store, row["objects"]) if store else {},
+        committed_at=aware(row["committed_at"]),
+        draft_id=row["draft_id"],
+        committed_by=row["committed_by"],
+    )
+
+
 def _intent(row: RowMapping) -> CommitIntent:
     return CommitIntent(
         cluster_id=row["cluster_id"],
@@ -270,6 +286,7 @@ class SqlStacks:
                 objects=contents.stored_objects(self._contents, revision.objects),
                 committed_at=revision.committed_at,
                 draft_id=revision.draft_id,
+                committed_by=revision.committed_by,
             )
         )
 
@@ -294,17 +311,7 @@ class SqlStacks:
             .mappings()
             .first()
         )
-        if row is None:
-            return None
-        return StackRevision(
-            cluster_id=row["cluster_id"],
-            revision=row["revision"],
-            commit_sha=row["commit_sha"],
-            message=row["message"],
-            addons=list(row["addons"]),
-            objects=contents.read_objects(self._contents, row["objects"]),
-            committed_at=aware(row["committed_at"]),
-        )
+        return _revision(row, self._contents) if row else None
 
     def create_draft(self, draft: StackDraft) -> StackDraft:
         """Store the draft, its objects and files by reference (see contents.py)."""
@@ -406,3 +413,95 @@ class SqlStacks:
             )
         )
         return bool(result.rowcount)
+
+    def running(self, cluster_id: int) -> list[tuple[Instantiation, str, bool]]:
+        i, p, d = t.instantiations.c, t.profiles.c, t.version_deprecations.c
+        deprecated = (
+            sa.select(d.version)
+            .where(d.profile_id == i.profile_id, d.version == i.version)
+            .exists()
+        )
+        outdated = sa.or_(i.version < sa.func.coalesce(p.current_version, 0), deprecated)
+        rows = self._conn.execute(
+            sa.select(
+                t.instantiations,
+                p.name.label("profile_name"),
+                sa.case((outdated, True), else_=False).label("outdated"),
+            )
+            .join(t.profiles, p.id == i.profile_id)
+            .where(i.cluster_id == cluster_id)
+            .order_by(i.id)
+        ).mappings()
+        return [(_instantiation(row), row["profile_name"], bool(row["outdated"])) for row in rows]
+
+    def draft_page(
+        self, org_id: int, cluster_id: int, *, page: int, page_size: int
+    ) -> Page[StackDraft]:
+        d = t.stack_drafts.c
+        where = (d.org_id == org_id, d.cluster_id == cluster_id)
+        total = self._conn.execute(
+            sa.select(sa.func.count()).select_from(t.stack_drafts).where(*where)
+        ).scalar_one()
+        rows = self._conn.execute(
+            sa.select(
+                d.id, d.org_id, d.cluster_id, d.base_revision, d.action, d.warnings, d.created_at
+            )
+            .where(*where)
+            .order_by(d.id)
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        ).mappings()
+        items = [
+            StackDraft(
+                id=row["id"],
+                org_id=row["org_id"],
+                cluster_id=row["cluster_id"],
+                base_revision=row["base_revision"],
+                action=row["action"],
+                addons=[],
+                files={},
+                objects={},
+                warnings=list(row["warnings"]),
+                created_at=aware(row["created_at"]),
+            )
+            for row in rows
+        ]
+        return Page(items=items, total_count=total, page=page, page_size=page_size)
+
+    def revision_page(self, cluster_id: int, *, page: int, page_size: int) -> Page[StackRevision]:
+        r = t.stack_revisions.c
+        total = self._conn.execute(
+            sa.select(sa.func.count())
+            .select_from(t.stack_revisions)
+            .where(r.cluster_id == cluster_id)
+        ).scalar_one()
+        rows = self._conn.execute(
+            sa.select(
+                r.cluster_id,
+                r.revision,
+                r.commit_sha,
+                r.message,
+                r.committed_at,
+                r.draft_id,
+                r.committed_by,
+            )
+            .where(r.cluster_id == cluster_id)
+            .order_by(r.revision.desc())
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        ).mappings()
+        items = [_revision(row, None) for row in rows]
+        return Page(items=items, total_count=total, page=page, page_size=page_size)
+
+    def revision(self, cluster_id: int, revision: int) -> StackRevision | None:
+        r = t.stack_revisions.c
+        row = (
+            self._conn.execute(
+                sa.select(t.stack_revisions).where(
+                    r.cluster_id == cluster_id, r.revision == revision
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return _revision(row, self._contents) if row else None

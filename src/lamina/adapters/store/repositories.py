@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,6 +60,7 @@ def _profile(row: RowMapping) -> Profile:
         current_version=row["current_version"],
         created_at=aware(row["created_at"]),
         updated_at=aware(row["updated_at"]),
+        archived_at=aware(row["archived_at"]) if row["archived_at"] else None,
     )
 
 
@@ -73,7 +75,7 @@ class SqlProfiles:
         return own
 
     def page(self, org_id: int, query: ProfileQuery) -> Page[Profile]:
-        where = [self._visible(org_id, query.include_public)]
+        where = [self._visible(org_id, query.include_public), t.profiles.c.archived_at.is_(None)]
         if query.search:
             where.append(
                 sa.or_(
@@ -167,6 +169,9 @@ class SqlProfiles:
     def delete(self, profile_id: int) -> None:
         self._conn.execute(sa.delete(t.profiles).where(t.profiles.c.id == profile_id))
 
+    def archive(self, profile_id: int, *, now: datetime) -> Profile:
+        return self.update(profile_id, fields={"archived_at": now}, now=now)
+
 
 def _version(row: RowMapping) -> ProfileVersion:
     return ProfileVersion(
@@ -258,6 +263,25 @@ class SqlVersions:
             .where(v.draft_id == draft_id, p.org_id == org_id)
         ).first()
         return (row[0], row[1]) if row else None
+
+    def mentioning(self, word: str, *, org_id: int | None) -> list[tuple[int, str, ProfileVersion]]:
+        v, p = t.profile_versions.c, t.profiles.c
+        quoted = json.dumps(word)
+        where = [
+            sa.or_(
+                sa.cast(v.spec, sa.Text).contains(quoted, autoescape=True),
+                sa.cast(v.lock, sa.Text).contains(quoted, autoescape=True),
+            )
+        ]
+        if org_id is not None:
+            where.append(p.org_id == org_id)
+        rows = self._conn.execute(
+            sa.select(t.profile_versions, p.org_id, p.name.label("profile_name"))
+            .join(t.profiles, p.id == v.profile_id)
+            .where(*where)
+            .order_by(p.name, v.version)
+        ).mappings()
+        return [(r["org_id"], r["profile_name"], _version(r)) for r in rows]
 
 
 def _draft(row: RowMapping) -> Draft:
@@ -361,6 +385,16 @@ class SqlDrafts:
             where.append(d.version == expected_version)
         result = self._conn.execute(sa.delete(t.drafts).where(*where))
         return bool(result.rowcount)
+
+    def mentioning(self, org_id: int, word: str) -> list[Draft]:
+        d = t.drafts.c
+        quoted = json.dumps(word)
+        rows = self._conn.execute(
+            sa.select(t.drafts)
+            .where(d.org_id == org_id, sa.cast(d.spec, sa.Text).contains(quoted, autoescape=True))
+            .order_by(d.name, d.id)
+        ).mappings()
+        return [_draft(r) for r in rows]
 
 
 class SqlUnitOfWork:

@@ -78,6 +78,7 @@ profiles = _table(
     sa.Column("current_version", sa.Integer, nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("archived_at", Timestamp, nullable=True),
     sa.UniqueConstraint("org_id", "name"),
     sa.Index(None, "org_id", "category"),
     sa.Index(None, "visibility"),
@@ -216,6 +217,7 @@ stack_revisions = _table(
     sa.Column("objects", sa.JSON, nullable=False),
     sa.Column("committed_at", Timestamp, nullable=False),
     sa.Column("draft_id", sa.Integer, nullable=True),
+    sa.Column("committed_by", sa.Text, nullable=True),
     sa.UniqueConstraint("cluster_id", "revision"),
 )
 

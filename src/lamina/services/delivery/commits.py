@@ -104,7 +104,9 @@ class Committer:
                 raise
             finally:
                 self._timings["git"] += time.perf_counter() - started
-            return self._record(cluster, draft, intent, sha or cluster.commit_sha or "")
+            return self._record(
+                cluster, draft, intent, sha or cluster.commit_sha or "", principal.token_label
+            )
 
     def discard(self, principal: Principal, cluster_id: int, draft_id: int) -> None:
         """Delete a stack draft; a commit of it that may have landed is reconciled first."""
@@ -157,8 +159,15 @@ class Committer:
             log.warning("cannot tell yet whether commit %s landed: %s", intent.marker, error)
 
     def _record(
-        self, cluster: Cluster, draft: StackDraft, intent: CommitIntent, sha: str
+        self,
+        cluster: Cluster,
+        draft: StackDraft,
+        intent: CommitIntent,
+        sha: str,
+        by: str | None = None,
     ) -> Committed:
+        """Record the pushed commit; `by` is the committing token's label (unknown when an
+        interrupted commit is settled later)."""
         started = time.perf_counter()
         now = self._clock.now()
         with self._store.unit_of_work(write=True) as uow:
@@ -171,7 +180,15 @@ class Committer:
             revision = intent.base_revision + 1
             uow.stacks.add_revision(
                 StackRevision(
-                    cluster.id, revision, sha, intent.message, addons, draft.objects, now, draft.id
+                    cluster.id,
+                    revision,
+                    sha,
+                    intent.message,
+                    addons,
+                    draft.objects,
+                    now,
+                    draft.id,
+                    committed_by=by or None,
                 )
             )
             uow.stacks.delete_draft(draft.id)

@@ -13,11 +13,13 @@ from lamina.domain.errors import Conflict, Issue, LaminaError, NotFound
 from lamina.domain.models import (
     Cluster,
     Instantiation,
+    Page,
     Principal,
     Profile,
     ProfileVersion,
     Role,
     StackDraft,
+    StackRevision,
 )
 from lamina.ports import (
     Cipher,
@@ -31,6 +33,7 @@ from lamina.ports import (
 )
 from lamina.services.access import require
 from lamina.services.clusters import ClusterService
+from lamina.services.delivery import history
 from lamina.services.delivery.commits import Committed, Committer, TargetCheck
 from lamina.services.delivery.compose import Composer, declared_parameters
 from lamina.services.render import RenderService
@@ -140,10 +143,11 @@ class StackService:
             existing = _instantiation(uow, principal, cluster, instantiation_id)
             _, chosen = _version(uow, principal, existing.profile_id, version)
             current = [_spec_of(i) for i in uow.stacks.instantiations(cluster.id)]
+            running = _declared(uow, [_spec_of(existing)])[(existing.profile_id, existing.version)]
         old = {**existing.bindings, **self._composer.unsealed(existing.secrets_sealed)}
         declared = params.parse_parameters(declared_parameters(chosen.spec))
         names = {p.name for p in declared}
-        dropped = sorted(set(old) - names)
+        dropped = sorted((set(old) | {p.name for p in running}) - names)
         supplied = {k: v for k, v in old.items() if k in names} | (parameters or {})
         bound, sealed = self._bind(chosen, supplied)
         unchanged = {
@@ -183,13 +187,17 @@ class StackService:
     def _bind(
         self, version: ProfileVersion, supplied: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, str]]:
+        """The supplied values, typed and checked (every required parameter present); only
+        what was supplied is kept, so defaults come from the version being rendered. Secrets
+        are sealed, defaults included."""
         declared = params.parse_parameters(declared_parameters(version.spec))
         bound = params.bind(declared, supplied)
         secrets = {p.name for p in declared if p.type == "secret"}
         sealed = {
             k: self._cipher.seal(str(v)) for k, v in bound.items() if k in secrets and v is not None
         }
-        return {k: v for k, v in bound.items() if k not in secrets}, sealed
+        given = {k for k, v in supplied.items() if v is not None}
+        return {k: v for k, v in bound.items() if k not in secrets and k in given}, sealed
 
     def _draft(
         self,
@@ -249,10 +257,12 @@ class StackService:
         draft = self.get_draft(principal, cluster_id, draft_id)
         with self._store.unit_of_work() as uow:
             last = uow.stacks.last_revision(cluster_id)
+            previous = last.addons if last else []
+            declared = _declared(uow, [*previous, *draft.addons])
         before = {_key(k): (v[0], v[1]) for k, v in (last.objects if last else {}).items()}
         after = {_key(k): (v[0], v[1]) for k, v in draft.objects.items()}
         changes = stackdiff.diff_objects(before, after, self._hook_of)
-        return StackDiff(changes, _parameter_changes(last.addons if last else [], draft.addons))
+        return StackDiff(changes, _parameter_changes(previous, draft.addons, declared))
 
     def _hook_of(self, text: str) -> list[str]:
         bodies = self._codec.load_all(text, "")
@@ -274,6 +284,42 @@ class StackService:
         """Settle commits interrupted by a crash; how many were settled."""
         return self._committer.reconcile_pending()
 
+    # -- what the cluster runs and ran ----------------------------------------------------
+
+    def show(self, principal: Principal, cluster_id: int) -> history.StackView:
+        """The committed stack: instantiations (secret bindings by name only), revision,
+        commit and object counts per layer."""
+        with self._store.unit_of_work() as uow:
+            return history.stack_view(uow, _cluster(uow, principal, cluster_id))
+
+    def drafts(
+        self, principal: Principal, cluster_id: int, *, page: int = 1, page_size: int = 50
+    ) -> Page[history.DraftSummary]:
+        """The cluster's open stack drafts; stale ones were made against another revision."""
+        with self._store.unit_of_work() as uow:
+            cluster = _cluster(uow, principal, cluster_id)
+            found = uow.stacks.draft_page(
+                principal.org_id, cluster.id, page=page, page_size=page_size
+            )
+        return history.draft_summaries(found, cluster)
+
+    def revisions(
+        self, principal: Principal, cluster_id: int, *, page: int = 1, page_size: int = 50
+    ) -> Page[StackRevision]:
+        """The cluster's revisions, newest first (without their addons and objects)."""
+        with self._store.unit_of_work() as uow:
+            cluster = _cluster(uow, principal, cluster_id)
+            return uow.stacks.revision_page(cluster.id, page=page, page_size=page_size)
+
+    def restore(self, principal: Principal, cluster_id: int, revision: int) -> DraftResult:
+        """A stack draft bringing back revision `revision`'s addons, as committed; its review
+        diff shows what changes, and committing it writes that revision's tree again."""
+        require(principal, Role.EDITOR)
+        with self._store.unit_of_work() as uow:
+            cluster = _cluster(uow, principal, cluster_id)
+            addons = history.restored_addons(uow, cluster, revision)
+        return self._draft(principal, cluster, addons, "restore", None)
+
 
 def _spec_of(instantiation: Instantiation) -> dict[str, Any]:
     return {
@@ -287,36 +333,46 @@ def _spec_of(instantiation: Instantiation) -> dict[str, Any]:
 
 
 def _parameter_changes(
-    before: list[dict[str, Any]], after: list[dict[str, Any]]
+    before: list[dict[str, Any]],
+    after: list[dict[str, Any]],
+    declared: dict[tuple[int, int], list[params.Parameter]],
 ) -> list[dict[str, Any]]:
-    """Binding changes per instantiation (new ones from nothing, removed ones to nothing);
-    secret values only ever show as <redacted>."""
+    """Parameter changes per instantiation (new ones from nothing, removed ones to nothing),
+    comparing effective values: what was supplied, else the default of the instantiation's
+    version (`from_default`/`to_default` say which). Secret values only ever show as
+    <redacted>."""
     old = {a["instantiation_id"]: a for a in before if a.get("instantiation_id")}
     seen: set[int] = set()
     changes: list[dict[str, Any]] = []
     for addon in after:
         previous = old.get(addon.get("instantiation_id") or 0, {})
         seen.add(addon.get("instantiation_id") or 0)
-        changes += _binding_changes(addon["profile_id"], previous, addon)
+        changes += _binding_changes(addon["profile_id"], previous, addon, declared)
     for key, removed in old.items():
         if key not in seen:
-            changes += _binding_changes(removed["profile_id"], removed, {})
+            changes += _binding_changes(removed["profile_id"], removed, {}, declared)
     return changes
 
 
 def _binding_changes(
-    profile_id: int, before: dict[str, Any], after: dict[str, Any]
+    profile_id: int,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    declared: dict[tuple[int, int], list[params.Parameter]],
 ) -> list[dict[str, Any]]:
     changes = []
-    plain_before, plain_after = before.get("bindings", {}), after.get("bindings", {})
+    plain_before, plain_after = _effective(before, declared), _effective(after, declared)
     for name in sorted(set(plain_before) | set(plain_after)):
-        if plain_before.get(name) != plain_after.get(name):
+        was, now = plain_before.get(name, (None, False)), plain_after.get(name, (None, False))
+        if was[0] != now[0]:
             changes.append(
                 {
                     "profile_id": profile_id,
                     "name": name,
-                    "from": plain_before.get(name),
-                    "to": plain_after.get(name),
+                    "from": was[0],
+                    "to": now[0],
+                    "from_default": was[1],
+                    "to_default": now[1],
                 }
             )
     sealed_before, sealed_after = before.get("secrets_sealed", {}), after.get("secrets_sealed", {})
@@ -328,9 +384,41 @@ def _binding_changes(
                     "name": name,
                     "from": "<redacted>" if name in sealed_before else None,
                     "to": "<redacted>" if name in sealed_after else None,
+                    "from_default": False,
+                    "to_default": False,
                 }
             )
     return changes
+
+
+def _effective(
+    addon: dict[str, Any], declared: dict[tuple[int, int], list[params.Parameter]]
+) -> dict[str, tuple[Any, bool]]:
+    """Non-secret values of an instantiation: (value, whether it is the version's default).
+    Bindings recorded before defaults followed the version hold every value, defaults
+    included; those count as supplied."""
+    if not addon:
+        return {}
+    bindings: dict[str, Any] = addon.get("bindings", {})
+    values = {name: (value, False) for name, value in bindings.items()}
+    for param in declared.get((addon["profile_id"], addon["version"]), []):
+        if param.type != "secret" and param.name not in values and param.has_default:
+            values[param.name] = (param.default, True)
+    return values
+
+
+def _declared(
+    uow: UnitOfWork, addons: list[dict[str, Any]]
+) -> dict[tuple[int, int], list[params.Parameter]]:
+    """The declared parameters of each (profile, version) the addons run."""
+    found: dict[tuple[int, int], list[params.Parameter]] = {}
+    for addon in addons:
+        key = (addon["profile_id"], addon["version"])
+        if key not in found:
+            version = uow.versions.get(*key)
+            spec = version.spec if version is not None else {}
+            found[key] = params.parse_parameters(declared_parameters(spec))
+    return found
 
 
 def _key(text: str) -> tuple[str, str, str]:
