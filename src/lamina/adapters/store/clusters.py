@@ -149,16 +149,17 @@ def _instantiation(row: RowMapping) -> Instantiation:
     )
 
 
-def _draft(row: RowMapping, store: contents.Contents) -> StackDraft:
+def _draft(row: RowMapping, store: contents.Contents | None) -> StackDraft:
+    """A stack draft; without `store` its addons, files and objects are left out (listings)."""
     return StackDraft(
         id=row["id"],
         org_id=row["org_id"],
         cluster_id=row["cluster_id"],
         base_revision=row["base_revision"],
         action=row["action"],
-        addons=list(row["addons"]),
-        files=contents.read_files(store, row["files"]),
-        objects=contents.read_objects(store, row["objects"]),
+        addons=list(row["addons"]) if store else [],
+        files=contents.read_files(store, row["files"]) if store else {},
+        objects=contents.read_objects(store, row["objects"]) if store else {},
         warnings=list(row["warnings"]),
         created_at=aware(row["created_at"]),
     )
@@ -299,7 +300,7 @@ class SqlStacks:
         ).first()
         return (row[0], row[1]) if row else None
 
-    def last_revision(self, cluster_id: int) -> StackRevision | None:
+    def last_revision(self, cluster_id: int, *, texts: bool = True) -> StackRevision | None:
         r = t.stack_revisions.c
         row = (
             self._conn.execute(
@@ -311,7 +312,13 @@ class SqlStacks:
             .mappings()
             .first()
         )
-        return _revision(row, self._contents) if row else None
+        if row is None:
+            return None
+        if texts:
+            return _revision(row, self._contents)
+        # Objects by reference: their keys and layers, without reading every stored text.
+        bare = _revision(row, None)
+        return replace(bare, addons=list(row["addons"]), objects=dict(row["objects"]))
 
     def create_draft(self, draft: StackDraft) -> StackDraft:
         """Store the draft, its objects and files by reference (see contents.py)."""
@@ -451,21 +458,7 @@ class SqlStacks:
             .limit(page_size)
             .offset((page - 1) * page_size)
         ).mappings()
-        items = [
-            StackDraft(
-                id=row["id"],
-                org_id=row["org_id"],
-                cluster_id=row["cluster_id"],
-                base_revision=row["base_revision"],
-                action=row["action"],
-                addons=[],
-                files={},
-                objects={},
-                warnings=list(row["warnings"]),
-                created_at=aware(row["created_at"]),
-            )
-            for row in rows
-        ]
+        items = [_draft(row, None) for row in rows]
         return Page(items=items, total_count=total, page=page, page_size=page_size)
 
     def revision_page(self, cluster_id: int, *, page: int, page_size: int) -> Page[StackRevision]:

@@ -10,8 +10,9 @@ Lamina read as they are.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -51,23 +52,18 @@ class Contents:
     def get(self, refs: Iterable[str]) -> dict[str, str]:
         """{reference: text} of the stored references among `refs`."""
         wanted = sorted({ref for ref in refs if is_reference(ref)})
-        found: dict[str, str] = {}
         c = t.content_blobs.c
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            rows = self._conn.execute(sa.select(c.digest, c.text).where(c.digest.in_(chunk)))
-            found.update({row.digest: row.text for row in rows})
-        return found
+        return {row.digest: row.text for row in self._select(wanted, c.digest, c.text)}
 
     def _present(self, refs: list[str]) -> set[str]:
+        return {row.digest for row in self._select(refs, t.content_blobs.c.digest)}
+
+    def _select(self, refs: list[str], *columns: sa.ColumnElement[Any]) -> Iterator[sa.Row[Any]]:
+        """The `columns` of the stored blobs among `refs`, _CHUNK references per query."""
         c = t.content_blobs.c
-        present: set[str] = set()
         for start in range(0, len(refs), _CHUNK):
             chunk = refs[start : start + _CHUNK]
-            present.update(
-                self._conn.execute(sa.select(c.digest).where(c.digest.in_(chunk))).scalars()
-            )
-        return present
+            yield from self._conn.execute(sa.select(*columns).where(c.digest.in_(chunk)))
 
 
 def _insert_new(conn: Connection, table: sa.Table) -> sa.Insert:

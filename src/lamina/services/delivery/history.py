@@ -61,7 +61,7 @@ def stack_view(uow: UnitOfWork, cluster: Cluster) -> StackView:
         )
         for i, name, outdated in uow.stacks.running(cluster.id)
     ]
-    last = uow.stacks.last_revision(cluster.id)
+    last = uow.stacks.last_revision(cluster.id, texts=False)
     layers = Counter(layer for layer, _ in (last.objects.values() if last else []))
     return StackView(cluster.id, cluster.revision, cluster.commit_sha, addons, dict(layers))
 
