@@ -24,6 +24,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _new_token() -> str:
+    """A fresh clear token: the prefix and 32 random bytes."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
 def expiry(
     *, now: datetime, expires_in_days: int | None = None, expires_at: datetime | None = None
 ) -> datetime | None:
@@ -60,7 +65,7 @@ def create_token(
             "Invalid org slug",
             issues=[Issue("org", "invalid_name", "An org slug is a DNS-1123 label like 'acme'")],
         )
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = _new_token()
     with store.unit_of_work(write=True) as uow:
         org = uow.orgs.get_by_slug(org_slug) or uow.orgs.create(slug=org_slug, name=org_slug)
         uow.tokens.create(
@@ -91,7 +96,7 @@ def issue_token(
     expires_at = expiry(
         now=now or datetime.now(UTC), expires_in_days=expires_in_days, expires_at=expires_at
     )
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = _new_token()
     with store.unit_of_work(write=True) as uow:
         record = uow.tokens.create(
             org_id=principal.org_id,
