@@ -27,9 +27,4 @@ def list_events(
 ) -> schemas.ListResponse[s.AuditEventOut]:
     """Every write through the API, newest first: who, what, on what, when, and the status."""
     found = audit.events(wired.store, who, page=page, page_size=page_size, action=action)
-    return schemas.ListResponse(
-        result=[s.AuditEventOut.of(e) for e in found.items],
-        total_count=found.total_count,
-        page=found.page,
-        page_size=found.page_size,
-    )
+    return schemas.page_of(found, s.AuditEventOut.of)

@@ -26,12 +26,7 @@ def list_clusters(
     page_size: PageSize = 50,
 ) -> schemas.ListResponse[s.ClusterOut]:
     found = wired.clusters.list_clusters(who, selector=selector, page=page, page_size=page_size)
-    return schemas.ListResponse(
-        result=[s.ClusterOut.of(c) for c in found.items],
-        total_count=found.total_count,
-        page=found.page,
-        page_size=found.page_size,
-    )
+    return schemas.page_of(found, s.ClusterOut.of)
 
 
 @router.post("", status_code=201, response_model=s.ClusterOut)
@@ -181,12 +176,7 @@ def list_stack_drafts(
 ) -> schemas.ListResponse[h.StackDraftSummaryOut]:
     """The cluster's open stack drafts, oldest first; a stale one cannot be committed."""
     found = wired.stacks.drafts(who, cluster_id, page=page, page_size=page_size)
-    return schemas.ListResponse(
-        result=[h.StackDraftSummaryOut.of(d) for d in found.items],
-        total_count=found.total_count,
-        page=found.page,
-        page_size=found.page_size,
-    )
+    return schemas.page_of(found, h.StackDraftSummaryOut.of)
 
 
 @router.get("/{cluster_id}/revisions", response_model=schemas.ListResponse[h.RevisionOut])
@@ -195,12 +185,7 @@ def list_revisions(
 ) -> schemas.ListResponse[h.RevisionOut]:
     """The stack's history, newest first: commit, message, when and by which token."""
     found = wired.stacks.revisions(who, cluster_id, page=page, page_size=page_size)
-    return schemas.ListResponse(
-        result=[h.RevisionOut.of(r) for r in found.items],
-        total_count=found.total_count,
-        page=found.page,
-        page_size=found.page_size,
-    )
+    return schemas.page_of(found, h.RevisionOut.of)
 
 
 @router.post(

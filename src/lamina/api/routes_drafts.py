@@ -21,12 +21,7 @@ def list_drafts(
     name: str | None = None,
 ) -> schemas.ListResponse[schemas.DraftResponse]:
     found = wired.drafts.list_drafts(who, page=page, page_size=page_size, name=name)
-    return schemas.ListResponse(
-        result=[schemas.DraftResponse.of(d) for d in found.items],
-        total_count=found.total_count,
-        page=found.page,
-        page_size=found.page_size,
-    )
+    return schemas.page_of(found, schemas.DraftResponse.of)
 
 
 @router.post("", status_code=201, response_model=schemas.DraftResponse)

@@ -38,12 +38,7 @@ def list_profiles(
         include_public=include_public,
     )
     found = wired.profiles.list_profiles(who, query)
-    return schemas.ListResponse(
-        result=[schemas.ProfileSummary.of(p) for p in found.items],
-        total_count=found.total_count,
-        page=found.page,
-        page_size=found.page_size,
-    )
+    return schemas.page_of(found, schemas.ProfileSummary.of)
 
 
 @router.post(

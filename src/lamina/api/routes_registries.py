@@ -19,12 +19,7 @@ def list_registries(
     who: PrincipalDep, wired: ServicesDep, page: Page = 1, page_size: PageSize = 50
 ) -> schemas.ListResponse[s.RegistryOut]:
     found = wired.registries.list_registries(who, page=page, page_size=page_size)
-    return schemas.ListResponse(
-        result=[s.RegistryOut.of(r) for r in found.items],
-        total_count=found.total_count,
-        page=found.page,
-        page_size=found.page_size,
-    )
+    return schemas.page_of(found, s.RegistryOut.of)
 
 
 @router.post("/registries", status_code=201, response_model=s.RegistryOut)
@@ -68,12 +63,7 @@ def list_packs(
     found = wired.registries.packs(
         who, search=search, registry=registry, page=page, page_size=page_size
     )
-    return schemas.ListResponse(
-        result=[s.PackOut.of(p) for p in found.items],
-        total_count=found.total_count,
-        page=found.page,
-        page_size=found.page_size,
-    )
+    return schemas.page_of(found, s.PackOut.of)
 
 
 @router.get("/packs/{registry}/{name}", response_model=list[s.PackVersionOut])

@@ -23,12 +23,7 @@ def list_tokens(
 ) -> schemas.ListResponse[s.TokenOut]:
     """The org's tokens, revoked and expired ones included; never the tokens themselves."""
     found = auth.list_tokens(wired.store, who, page=page, page_size=page_size)
-    return schemas.ListResponse(
-        result=[s.TokenOut.of(t) for t in found.items],
-        total_count=found.total_count,
-        page=found.page,
-        page_size=found.page_size,
-    )
+    return schemas.page_of(found, s.TokenOut.of)
 
 
 @router.post("", status_code=201, response_model=s.TokenCreated)

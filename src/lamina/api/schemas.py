@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
@@ -10,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from lamina.adapters import toolchain
 from lamina.api.inputs import IdField, Strict, Text
 from lamina.domain import document, locks
-from lamina.domain.models import Draft, Profile, ProfileVersion, VersionSummary
+from lamina.domain.models import Draft, Page, Profile, ProfileVersion, VersionSummary
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 class ListResponse(BaseModel, Generic[T]):
@@ -20,6 +22,16 @@ class ListResponse(BaseModel, Generic[T]):
     total_count: int
     page: int
     page_size: int
+
+
+def page_of(found: Page[S], shape: Callable[[S], T]) -> ListResponse[T]:
+    """A service's page as the list response, each item shaped by `shape`."""
+    return ListResponse(
+        result=[shape(item) for item in found.items],
+        total_count=found.total_count,
+        page=found.page,
+        page_size=found.page_size,
+    )
 
 
 class ProfileSummary(BaseModel):

@@ -15,7 +15,7 @@ from lamina.cli.common import (
     PageSizeOption,
     ServerOption,
     TokenOption,
-    connect,
+    get_and_emit,
 )
 from lamina.cli.output import OutputFormat
 
@@ -35,9 +35,14 @@ def list_events(
     fmt: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """List the org's writes, newest first: when, who, what, on what, and the status."""
-    with connect(server, token) as api:
-        data = api.get(AUDIT, {"page": page, "page_size": page_size, "action": action})
-    output.emit(data, fmt, _render_list)
+    get_and_emit(
+        server,
+        token,
+        AUDIT,
+        {"page": page, "page_size": page_size, "action": action},
+        fmt,
+        _render_list,
+    )
 
 
 def _render_list(data: dict[str, Any]) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from lamina.adapters import yamlio
+from lamina.cli import output
 from lamina.cli.client import EXIT_USAGE, ApiClient, CliError
 from lamina.cli.output import OutputFormat
 from lamina.domain.errors import LaminaError
@@ -55,6 +57,20 @@ PageSizeOption = Annotated[
 
 def connect(server: str, token: str | None) -> ApiClient:
     return ApiClient(server, token)
+
+
+def get_and_emit(
+    server: str,
+    token: str | None,
+    path: str,
+    params: dict[str, Any] | None,
+    fmt: OutputFormat,
+    render: Callable[[Any], None],
+) -> None:
+    """GET `path` and print the answer: with `render` as a table, else as JSON or YAML."""
+    with connect(server, token) as api:
+        data = api.get(path, params)
+    output.emit(data, fmt, render)
 
 
 def read_source(file: str) -> bytes:

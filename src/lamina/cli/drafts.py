@@ -18,6 +18,7 @@ from lamina.cli.common import (
     ServerOption,
     TokenOption,
     connect,
+    get_and_emit,
     profile_document,
     read_source,
     update_body,
@@ -72,9 +73,7 @@ def list_drafts(
 ) -> None:
     """List the org's drafts, most recently updated first."""
     params = {"name": name, "page": page, "page_size": page_size}
-    with connect(server, token) as api:
-        data = api.get(DRAFTS, params)
-    output.emit(data, fmt, _render_list)
+    get_and_emit(server, token, DRAFTS, params, fmt, _render_list)
 
 
 def _render_list(data: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from lamina.cli.common import (
     YesOption,
     connect,
     delete_after_asking,
+    get_and_emit,
 )
 from lamina.cli.output import OutputFormat
 from lamina.domain.models import RegistryKind
@@ -45,9 +46,9 @@ def list_registries(
     fmt: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """List the org's registries with their last sync (passwords are never shown)."""
-    with connect(server, token) as api:
-        data = api.get(REGISTRIES, {"page": page, "page_size": page_size})
-    output.emit(data, fmt, _render_list)
+    get_and_emit(
+        server, token, REGISTRIES, {"page": page, "page_size": page_size}, fmt, _render_list
+    )
 
 
 def _render_list(data: dict[str, Any]) -> None:

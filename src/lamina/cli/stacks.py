@@ -17,6 +17,7 @@ from lamina.cli.common import (
     ServerOption,
     TokenOption,
     connect,
+    get_and_emit,
 )
 from lamina.cli.output import OutputFormat
 from lamina.cli.parameters import ParamFileOption
@@ -353,9 +354,9 @@ def drafts(
     is refused, so create it again (or discard it).
     """
     params = {"page": page, "page_size": page_size}
-    with connect(server, token) as api:
-        data = api.get(f"{CLUSTERS}/{cluster_id}/stack-drafts", params)
-    output.emit(data, fmt, _render_drafts)
+    get_and_emit(
+        server, token, f"{CLUSTERS}/{cluster_id}/stack-drafts", params, fmt, _render_drafts
+    )
 
 
 def _render_drafts(data: dict[str, Any]) -> None:
@@ -386,9 +387,7 @@ def history(
     """List a cluster's stack revisions, newest first: commit, message, when and by whom
     (the label of the token that committed it)."""
     params = {"page": page, "page_size": page_size}
-    with connect(server, token) as api:
-        data = api.get(f"{CLUSTERS}/{cluster_id}/revisions", params)
-    output.emit(data, fmt, _render_history)
+    get_and_emit(server, token, f"{CLUSTERS}/{cluster_id}/revisions", params, fmt, _render_history)
 
 
 def _render_history(data: dict[str, Any]) -> None:

@@ -16,8 +16,8 @@ from lamina.cli.common import (
     ServerOption,
     TokenOption,
     YesOption,
-    connect,
     delete_after_asking,
+    get_and_emit,
 )
 from lamina.cli.output import OutputFormat
 
@@ -30,9 +30,7 @@ def list_tokens(
     fmt: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """List the org's API tokens, revoked and expired ones too (never the tokens themselves)."""
-    with connect(server, token) as api:
-        data = api.get(TOKENS, {"page": page, "page_size": page_size})
-    output.emit(data, fmt, _render_list)
+    get_and_emit(server, token, TOKENS, {"page": page, "page_size": page_size}, fmt, _render_list)
 
 
 def _render_list(data: dict[str, Any]) -> None:
