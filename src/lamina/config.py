@@ -30,6 +30,7 @@ from lamina.services.clusters import ClusterService
 from lamina.services.delivery.stacks import StackService
 from lamina.services.drafts import DraftService
 from lamina.services.fleet import FleetService
+from lamina.services.names import NameService
 from lamina.services.previews import Previews
 from lamina.services.profiles import ProfileService
 from lamina.services.registries import RegistryService
@@ -98,6 +99,7 @@ class Services:
     fleet: FleetService
     capture: CaptureService
     kustomizer: KustomizeBuilder
+    names: NameService
 
 
 def build_services(settings: Settings | None = None, *, migrate: bool = True) -> Services:
@@ -162,6 +164,7 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         fleet=FleetService(store=store, stacks=stacks),
         capture=CaptureService(store=store, clock=clock, checker=checker),
         kustomizer=kustomizer,
+        names=NameService(store=store),
     )
 
 

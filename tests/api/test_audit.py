@@ -84,10 +84,10 @@ def test_a_journey_of_writes_is_in_the_audit_log(
     assert [(e["method"], e["route"], e["status"], e["role"]) for e in found] == [
         ("POST", DRAFTS, 422, "admin"),
         ("POST", DRAFTS, 403, "viewer"),
-        ("DELETE", CLUSTERS + "/{cluster_id}", 403, "editor"),
-        ("POST", CLUSTERS + "/{cluster_id}/stack-drafts/{draft_id}/commit", 200, "admin"),
-        ("POST", CLUSTERS + "/{cluster_id}/stacks/from-profile", 201, "admin"),
-        ("POST", DRAFTS + "/{draft_id}/effective-values", 200, "admin"),
+        ("DELETE", CLUSTERS + "/{cluster}", 403, "editor"),
+        ("POST", CLUSTERS + "/{cluster}/stack-drafts/{draft_id}/commit", 200, "admin"),
+        ("POST", CLUSTERS + "/{cluster}/stacks/from-profile", 201, "admin"),
+        ("POST", DRAFTS + "/{draft}/effective-values", 200, "admin"),
         ("POST", DRAFTS, 201, "admin"),
         ("POST", CLUSTERS, 201, "admin"),
         ("POST", "/api/v1/org/registries", 201, "admin"),
@@ -95,7 +95,7 @@ def test_a_journey_of_writes_is_in_the_audit_log(
     ]
     committed = found[3]
     assert committed["target"] == {"cluster_id": cluster["id"], "draft_id": stack_draft}
-    assert committed["action"] == f"POST {CLUSTERS}/{{cluster_id}}/stack-drafts/{{draft_id}}/commit"
+    assert committed["action"] == f"POST {CLUSTERS}/{{cluster}}/stack-drafts/{{draft_id}}/commit"
     assert committed["result"] == "ok" and found[0]["result"] == "error"
     assert found[1]["actor"] == "viewer" and committed["actor"] == "admin"
     assert committed["token_id"] > 0 and committed["at"]

@@ -63,10 +63,7 @@ def paths_of(problem: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize(
     ("method", "path", "body", "where"),
     [
-        ("GET", f"{PROFILES}/{{n}}", None, "profile_id"),
-        ("DELETE", f"{DRAFTS}/{{n}}", None, "draft_id"),
         ("GET", f"{PROFILES}/1/versions/{{n}}", None, "number"),
-        ("PATCH", f"{CLUSTERS}/{{n}}", {"name": "x"}, "cluster_id"),
         ("GET", f"{CLUSTERS}?page={{n}}", None, "page"),
         ("GET", f"{PROFILES}/1/diff?from_version={{n}}", None, "from_version"),
         ("POST", DRAFTS, {"profile_id": "{n}"}, "profile_id"),
@@ -92,11 +89,38 @@ def test_out_of_range_integers_answer_422_and_keep_the_connection(
     assert keepalive.socket is first
 
 
-def test_the_largest_id_is_simply_not_found(keepalive: KeepAlive) -> None:
-    status, _ = keepalive.request("GET", f"{PROFILES}/{2**31 - 1}")
-    assert status == 404
-    status, _ = keepalive.request("GET", f"{PROFILES}/0")
-    assert status == 422
+@pytest.mark.parametrize("number", [0, 2**31 - 1, *TOO_BIG])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", f"{PROFILES}/{{n}}", None),
+        ("DELETE", f"{DRAFTS}/{{n}}", None),
+        ("PATCH", f"{CLUSTERS}/{{n}}", {"name": "x"}),
+        ("POST", f"/api/v1/org/registries/{{n}}/sync", None),
+    ],
+)
+def test_a_number_no_row_can_have_is_simply_not_found(
+    keepalive: KeepAlive, method: str, path: str, body: Any, number: int
+) -> None:
+    """A segment of digits only is an id; one out of the id range names nothing."""
+    status, problem = keepalive.request(method, path.format(n=number), body)
+    assert status == 404, problem
+    first = keepalive.socket
+    status, _ = keepalive.request("GET", "/api/v1/org")
+    assert status == 200 and keepalive.socket is first
+
+
+@pytest.mark.parametrize(
+    ("segment", "status"),
+    [("web%00platform", 422), ("web%07platform", 422), ("x" * 254, 422), ("%20", 404)],
+)
+def test_a_name_segment_the_store_cannot_hold_is_refused(
+    keepalive: KeepAlive, segment: str, status: int
+) -> None:
+    answer, problem = keepalive.request("GET", f"{PROFILES}/{segment}")
+    assert answer == status, problem
+    if status == 422:
+        assert paths_of(problem) == ["profile"]
 
 
 def test_nul_in_a_name_is_refused_and_nothing_is_stored(client: httpx.Client) -> None:
@@ -191,15 +215,18 @@ def test_openapi_declares_bearer_auth_and_problem_responses(client: httpx.Client
     schemes = spec["components"]["securitySchemes"]
     assert any(s == {**s, "type": "http", "scheme": "bearer"} for s in schemes.values())
     assert "Problem" in spec["components"]["schemas"]
-    operation = spec["paths"]["/api/v1/org/stack-profiles/{profile_id}"]["patch"]
+    operation = spec["paths"]["/api/v1/org/stack-profiles/{profile}"]["patch"]
     assert operation["security"]
     for status in ("401", "403", "404", "409", "413", "422"):
         content = operation["responses"][status]["content"]
         assert content == {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    render = spec["paths"]["/api/v1/org/stack-profiles/drafts/{draft_id}/render"]["post"]
+    render = spec["paths"]["/api/v1/org/stack-profiles/drafts/{draft}/render"]["post"]
     assert {"502", "503"} <= set(render["responses"])
-    profile_id = spec["paths"]["/api/v1/org/stack-profiles/{profile_id}"]["get"]["parameters"][0]
-    assert profile_id["schema"]["maximum"] == 2**31 - 1
+    version = spec["paths"]["/api/v1/org/stack-profiles/{profile}/versions/{number}"]["get"]
+    number = next(p for p in version["parameters"] if p["name"] == "number")
+    assert number["schema"]["maximum"] == 2**31 - 1
+    [profile] = [p for p in version["parameters"] if p["name"] == "profile"]
+    assert profile["schema"]["maxLength"] == 253 and "name" in profile["description"]
 
 
 def test_another_orgs_public_profile_is_read_only(

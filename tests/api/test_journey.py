@@ -313,7 +313,7 @@ def test_limits_and_problem_format(client: httpx.Client) -> None:
     wrong = client.post(DRAFTS, json={"name": "x", "colour": "blue"})
     assert wrong.status_code == 422 and wrong.json()["errors"][0]["path"] == "colour"
     openapi = client.get("/api/v1/openapi.json").json()
-    assert f"{DRAFTS}/{{draft_id}}/publish" in openapi["paths"]
+    assert f"{DRAFTS}/{{draft}}/publish" in openapi["paths"]
     docs = client.get("/api/v1/docs").text
     assert "https://" not in docs and "http://" not in docs
 

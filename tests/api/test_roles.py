@@ -61,62 +61,62 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", PROFILES): Call(V),
     ("POST", PROFILES): Call(E, json={"cluster": "nowhere", "name": "captured"}),
     ("POST", f"{PROFILES}/import"): Call(E, yaml=numbered("imported")),
-    ("GET", f"{PROFILES}/{{profile_id}}"): Call(V),
-    ("PATCH", f"{PROFILES}/{{profile_id}}"): Call(E, json={"description": "Changed"}),
-    ("DELETE", f"{PROFILES}/{{profile_id}}"): Call(E),
-    ("GET", f"{PROFILES}/{{profile_id}}/diff"): Call(V, params={"from": 1, "to": 1}),
-    ("GET", f"{PROFILES}/{{profile_id}}/instantiations"): Call(V),
-    ("POST", f"{PROFILES}/{{profile_id}}/versions"): Call(E, json={"cluster": "nowhere"}),
-    ("GET", f"{PROFILES}/{{profile_id}}/versions/{{number}}"): Call(V),
-    ("GET", f"{PROFILES}/{{profile_id}}/versions/{{number}}/iac-export"): Call(V),
-    ("POST", f"{PROFILES}/{{profile_id}}/versions/{{number}}/render"): RENDER,
-    ("GET", f"{PROFILES}/{{profile_id}}/versions/{{number}}/effective-values"): Call(
+    ("GET", f"{PROFILES}/{{profile}}"): Call(V),
+    ("PATCH", f"{PROFILES}/{{profile}}"): Call(E, json={"description": "Changed"}),
+    ("DELETE", f"{PROFILES}/{{profile}}"): Call(E),
+    ("GET", f"{PROFILES}/{{profile}}/diff"): Call(V, params={"from": 1, "to": 1}),
+    ("GET", f"{PROFILES}/{{profile}}/instantiations"): Call(V),
+    ("POST", f"{PROFILES}/{{profile}}/versions"): Call(E, json={"cluster": "nowhere"}),
+    ("GET", f"{PROFILES}/{{profile}}/versions/{{number}}"): Call(V),
+    ("GET", f"{PROFILES}/{{profile}}/versions/{{number}}/iac-export"): Call(V),
+    ("POST", f"{PROFILES}/{{profile}}/versions/{{number}}/render"): RENDER,
+    ("GET", f"{PROFILES}/{{profile}}/versions/{{number}}/effective-values"): Call(
         V, params=LAYER
     ),
-    ("POST", f"{PROFILES}/{{profile_id}}/versions/{{number}}/effective-values"): Call(
+    ("POST", f"{PROFILES}/{{profile}}/versions/{{number}}/effective-values"): Call(
         V, json={}, params=LAYER
     ),
-    ("POST", f"{PROFILES}/{{profile_id}}/versions/{{number}}/deprecation"): Call(
+    ("POST", f"{PROFILES}/{{profile}}/versions/{{number}}/deprecation"): Call(
         E, json={"reason": "superseded"}
     ),
-    ("DELETE", f"{PROFILES}/{{profile_id}}/versions/{{number}}/deprecation"): Call(E),
-    ("POST", f"{PROFILES}/{{profile_id}}/rollout"): Call(E, json={"version": 1, "dry_run": True}),
+    ("DELETE", f"{PROFILES}/{{profile}}/versions/{{number}}/deprecation"): Call(E),
+    ("POST", f"{PROFILES}/{{profile}}/rollout"): Call(E, json={"version": 1, "dry_run": True}),
     # drafts
     ("GET", DRAFTS): Call(V),
     ("POST", DRAFTS): Call(E, json={"name": "another"}),
-    ("GET", f"{DRAFTS}/{{draft_id}}"): Call(V),
-    ("POST", f"{DRAFTS}/{{draft_id}}"): Call(E, json={"spec": {}, "version": 1}),
-    ("DELETE", f"{DRAFTS}/{{draft_id}}"): Call(E),
-    ("POST", f"{DRAFTS}/{{draft_id}}/validate"): Call(V),
-    ("POST", f"{DRAFTS}/{{draft_id}}/publish"): Call(E, json={}),
-    ("POST", f"{DRAFTS}/{{draft_id}}/render"): RENDER,
-    ("GET", f"{DRAFTS}/{{draft_id}}/effective-values"): Call(V, params=LAYER),
-    ("POST", f"{DRAFTS}/{{draft_id}}/effective-values"): Call(V, json={}, params=LAYER),
+    ("GET", f"{DRAFTS}/{{draft}}"): Call(V),
+    ("POST", f"{DRAFTS}/{{draft}}"): Call(E, json={"spec": {}, "version": 1}),
+    ("DELETE", f"{DRAFTS}/{{draft}}"): Call(E),
+    ("POST", f"{DRAFTS}/{{draft}}/validate"): Call(V),
+    ("POST", f"{DRAFTS}/{{draft}}/publish"): Call(E, json={}),
+    ("POST", f"{DRAFTS}/{{draft}}/render"): RENDER,
+    ("GET", f"{DRAFTS}/{{draft}}/effective-values"): Call(V, params=LAYER),
+    ("POST", f"{DRAFTS}/{{draft}}/effective-values"): Call(V, json={}, params=LAYER),
     # clusters and stacks
     ("GET", CLUSTERS): Call(V),
     ("POST", CLUSTERS): Call(A, json=_cluster_body("another")),
-    ("GET", f"{CLUSTERS}/{{cluster_id}}"): Call(V),
-    ("PATCH", f"{CLUSTERS}/{{cluster_id}}"): Call(E, json={"labels": {"env": "test"}}),
-    ("DELETE", f"{CLUSTERS}/{{cluster_id}}"): Call(A),
-    ("POST", f"{CLUSTERS}/{{cluster_id}}/stacks/from-profile"): Call(E, json={"profile_id": 1}),
-    ("POST", f"{CLUSTERS}/{{cluster_id}}/instantiations/{{instantiation_id}}/upgrade"): Call(
+    ("GET", f"{CLUSTERS}/{{cluster}}"): Call(V),
+    ("PATCH", f"{CLUSTERS}/{{cluster}}"): Call(E, json={"labels": {"env": "test"}}),
+    ("DELETE", f"{CLUSTERS}/{{cluster}}"): Call(A),
+    ("POST", f"{CLUSTERS}/{{cluster}}/stacks/from-profile"): Call(E, json={"profile_id": 1}),
+    ("POST", f"{CLUSTERS}/{{cluster}}/instantiations/{{instantiation_id}}/upgrade"): Call(
         E, json={}
     ),
-    ("DELETE", f"{CLUSTERS}/{{cluster_id}}/instantiations/{{instantiation_id}}"): Call(E),
-    ("GET", f"{CLUSTERS}/{{cluster_id}}/stack-drafts/{{draft_id}}/diff"): Call(V),
-    ("POST", f"{CLUSTERS}/{{cluster_id}}/stack-drafts/{{draft_id}}/commit"): Call(E, json={}),
-    ("DELETE", f"{CLUSTERS}/{{cluster_id}}/stack-drafts/{{draft_id}}"): Call(E),
-    ("GET", f"{CLUSTERS}/{{cluster_id}}/stack"): Call(V),
-    ("GET", f"{CLUSTERS}/{{cluster_id}}/stack-drafts"): Call(V),
-    ("GET", f"{CLUSTERS}/{{cluster_id}}/revisions"): Call(V),
-    ("POST", f"{CLUSTERS}/{{cluster_id}}/revisions/{{revision}}/restore"): Call(E),
+    ("DELETE", f"{CLUSTERS}/{{cluster}}/instantiations/{{instantiation_id}}"): Call(E),
+    ("GET", f"{CLUSTERS}/{{cluster}}/stack-drafts/{{draft_id}}/diff"): Call(V),
+    ("POST", f"{CLUSTERS}/{{cluster}}/stack-drafts/{{draft_id}}/commit"): Call(E, json={}),
+    ("DELETE", f"{CLUSTERS}/{{cluster}}/stack-drafts/{{draft_id}}"): Call(E),
+    ("GET", f"{CLUSTERS}/{{cluster}}/stack"): Call(V),
+    ("GET", f"{CLUSTERS}/{{cluster}}/stack-drafts"): Call(V),
+    ("GET", f"{CLUSTERS}/{{cluster}}/revisions"): Call(V),
+    ("POST", f"{CLUSTERS}/{{cluster}}/revisions/{{revision}}/restore"): Call(E),
     # registries and packs
     ("GET", "/api/v1/org/registries"): Call(V),
     ("POST", "/api/v1/org/registries"): Call(
         A, json={"name": "another", "kind": "local", "url": str(CHARTS_DIR)}
     ),
-    ("DELETE", "/api/v1/org/registries/{registry_id}"): Call(A),
-    ("POST", "/api/v1/org/registries/{registry_id}/sync"): Call(A),
+    ("DELETE", "/api/v1/org/registries/{registry}"): Call(A),
+    ("POST", "/api/v1/org/registries/{registry}/sync"): Call(A),
     ("GET", "/api/v1/org/packs"): Call(V),
     ("GET", "/api/v1/org/packs/{registry}/{name}"): Call(V),
     ("GET", "/api/v1/org/packs/{registry}/{name}/versions/{version}/values"): Call(V),
@@ -129,7 +129,7 @@ ROUTES: dict[tuple[str, str], Call] = {
 
 # Requests whose role depends on the body, beyond each route's minimum.
 EXTRA: list[tuple[str, str, Call]] = [
-    ("PATCH", f"{CLUSTERS}/{{cluster_id}}", Call(A, json={"gitops": {"branch": "next"}})),
+    ("PATCH", f"{CLUSTERS}/{{cluster}}", Call(A, json={"gitops": {"branch": "next"}})),
 ]
 
 
@@ -187,15 +187,14 @@ def _build(admin: httpx.Client, repo: BareRepo) -> dict[str, Any]:
     pending = _ok(admin.post(f"{stack}/stacks/from-profile", json={"profile_id": second}))
     token = _ok(admin.post("/api/v1/org/tokens", json={"label": "spare"}))["id"]
     return {
-        "profile_id": profile,
+        "profile": profile,
         "number": 1,
-        "profile_draft_id": draft,
-        "stack_draft_id": pending["draft_id"],
-        "cluster_id": cluster,
+        "draft": draft,
+        "draft_id": pending["draft_id"],
+        "cluster": cluster,
         "revision": 1,
         "instantiation_id": row["id"],
-        "registry_id": registry,
-        "registry": "stable",
+        "registry": registry,
         "name": "webapp",
         "version": "1.0.0",
         "token_id": token,
@@ -222,8 +221,6 @@ def world(
 def _fill(path: str, ids: dict[str, Any], *, missing: bool) -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name == "draft_id":
-            name = "stack_draft_id" if path.startswith(CLUSTERS) else "profile_draft_id"
         if missing:
             return "missing" if isinstance(ids[name], str) else str(MISSING)
         return str(ids[name])
@@ -264,3 +261,37 @@ def test_every_route_enforces_its_role_and_org(world: World, subtests: Any) -> N
                 url = _fill(path, world.ids, missing=False)
                 answer = _send(world.other, method, url, call)
                 assert answer.status_code == 404, answer.text
+
+
+# What `_build` named each object that a path may name by name or by id.
+NAMES = {"profile": "roles-profile", "draft": "roles-draft", "cluster": "eu-1", "registry": "stable"}
+NAMED = re.compile(r"\{(" + "|".join(NAMES) + r")\}")
+BELOW = {E: V, A: E}
+
+
+def test_every_path_takes_a_name_or_an_id(world: World, subtests: Any) -> None:
+    """Each segment naming a profile, draft, cluster or registry takes its name or its id.
+
+    Reads (and previews, which change nothing) answer the same by name as by id. A write
+    by name, sent one role too low, answers 403: the name was found and the role checked,
+    while the shared objects stay as they are. Another org's names find nothing."""
+    admin = world.clients[A]
+    cases = [(m, p, c) for m, p, c in _cases() if NAMED.search(p)]
+    assert len(cases) >= 30, "every named route is covered"
+    for method, path, call in cases:
+        assert call.role is not None
+        by_id = _fill(path, world.ids, missing=False)
+        by_name = _fill(path, world.ids | NAMES, missing=False)
+        assert by_id != by_name
+        with subtests.test(route=f"{method} {path}", by="name"):
+            if call.role == V:
+                expected = _send(admin, method, by_id, call)
+                answer = _send(admin, method, by_name, call)
+                assert answer.status_code == expected.status_code != 404, answer.text
+                assert answer.content == expected.content
+            else:
+                answer = _send(world.clients[BELOW[call.role]], method, by_name, call)
+                assert answer.status_code == 403, answer.text
+        with subtests.test(route=f"{method} {path}", by="another org's name"):
+            answer = _send(world.other, method, by_name, call)
+            assert answer.status_code == 404, answer.text

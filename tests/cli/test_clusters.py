@@ -69,7 +69,7 @@ def test_clusters_create_list_show_update_and_delete(cli: Cli, bare_repo: BareRe
     )
     ident = api(cli, "/clusters")["result"][0]["id"]
     assert created.stdout == f"created cluster {ident} (eu-1)\n"
-    assert f"lamina stack instantiate {ident} --profile ID" in created.stderr
+    assert "lamina stack instantiate eu-1 --profile PROFILE" in created.stderr
     create_cluster(cli, "us-1", bare_repo, "env=dev", "region=us")
     table = cli.ok("clusters", "list").stdout
     for text in ("ID", "LABELS", "KUBERNETES", "MODE", "REVISION", "GIT URL", "eu-1", "us-1"):
@@ -83,15 +83,18 @@ def test_clusters_create_list_show_update_and_delete(cli: Cli, bare_repo: BareRe
     bad = cli("clusters", "list", "--selector", "env in prod")
     assert bad.exit_code == 1 and "selector" in bad.stderr
 
-    shown = cli.ok("clusters", "show", str(ident)).stdout
+    shown = cli.ok("clusters", "show", "eu-1").stdout
     for text in ("eu-1", "1.31.2", bare_repo.url, "clusters/eu-1", "Git token", "none"):
         assert text in shown
     assert cli.json("clusters", "show", str(ident)) == api(cli, f"/clusters/{ident}")
+    assert cli.json("clusters", "show", "eu-1") == api(cli, f"/clusters/{ident}")
+    unknown = cli("clusters", "show", "eu-9")
+    assert unknown.exit_code == 1 and "No cluster is named 'eu-9'" in unknown.stderr
 
     updated = cli.ok(
         "clusters",
         "update",
-        str(ident),
+        "eu-1",
         "--label",
         "env=staging",
         "--label",
@@ -155,15 +158,15 @@ def test_instantiate_diff_and_commit(cli: Cli, bare_repo: BareRepo) -> None:
     missing = cli("stack", "instantiate", str(cluster), "--profile", str(profile))
     assert missing.exit_code == 1 and "  parameters.domain: " in missing.stderr
     proposed = cli.ok(
-        "stack", "instantiate", str(cluster), "--profile", str(profile), "-p", "domain=shop.example"
+        "stack", "instantiate", "eu-1", "--profile", "web-platform", "-p", "domain=shop.example"
     )
     assert api(cli, f"/clusters/{cluster}")["revision"] == 0 and bare_repo.log() == []
     assert proposed.stdout.startswith("created stack draft ")
-    assert f"on cluster {cluster}, adding profile {profile} version 1" in proposed.stdout
+    assert "on cluster eu-1, adding profile web-platform version 1" in proposed.stdout
     draft_id = int(proposed.stdout.split()[3])
-    assert f"lamina stack diff {cluster} {draft_id}" in proposed.stderr
+    assert f"lamina stack diff eu-1 {draft_id}" in proposed.stderr
 
-    review = cli.ok("stack", "diff", str(cluster), str(draft_id)).stdout
+    review = cli.ok("stack", "diff", "eu-1", str(draft_id)).stdout
     changes = api(cli, f"/clusters/{cluster}/stack-drafts/{draft_id}/diff")
     added = changes["added"]
     assert review.startswith(f"{len(added)} added, 0 changed, 0 removed")

@@ -52,10 +52,14 @@ def test_show_in_table_json_and_yaml(cli: Cli, profile_id: int) -> None:
     assert cli.json("profiles", "show", str(profile_id)) == api(cli, f"/{profile_id}").json()
     as_yaml = cli.ok("profiles", "show", str(profile_id), "-o", "yaml").stdout
     assert yamlio.load(as_yaml) == api(cli, f"/{profile_id}").json()
+    by_name = cli.json("profiles", "show", "web-platform")
+    assert by_name == api(cli, f"/{profile_id}").json()
+    assert cli.ok("profiles", "show", "web-platform").stdout == table
 
 
 def test_diff_in_table_and_json(cli: Cli, profile_id: int) -> None:
     table = cli.ok("profiles", "diff", str(profile_id)).stdout
+    assert cli.ok("profiles", "diff", "web-platform").stdout == table
     assert "Changes from version 1 to version 2" in table
     assert "spec.layers[ingress].chart.version" in table and "changed" in table
     assert '"1.0.0"' in table and '"1.1.0"' in table

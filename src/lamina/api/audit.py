@@ -12,7 +12,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lamina.api.deps import PRINCIPAL_KEY
+from lamina.api.deps import PRINCIPAL_KEY, RESOLVED_KEY
 from lamina.ports import Store
 from lamina.services import audit
 
@@ -59,7 +59,7 @@ class AuditTrail:
                 principal,
                 method=scope["method"],
                 route=route,
-                target=_target(scope.get("path_params") or {}),
+                target=_target(scope.get("path_params") or {}, scope.get(RESOLVED_KEY) or {}),
                 status=status,
             )
         except Exception:
@@ -67,6 +67,10 @@ class AuditTrail:
             log.exception("Could not record %s %s in the audit log", scope["method"], route)
 
 
-def _target(params: dict[str, Any]) -> dict[str, Any]:
-    """The route's path parameters, numbers as numbers: `{"cluster_id": 3, "draft_id": 7}`."""
-    return {k: int(v) if str(v).isdigit() else str(v) for k, v in params.items()}
+def _target(params: dict[str, Any], resolved: dict[str, int]) -> dict[str, Any]:
+    """The route's path parameters, numbers as numbers, and the id of what each name-or-id
+    segment named: `{"cluster_id": 3, "draft_id": 7}` for `/clusters/eu-1/stack-drafts/7`."""
+    target = {
+        k: int(v) if str(v).isdigit() else str(v) for k, v in params.items() if k not in resolved
+    }
+    return target | {f"{k}_id": v for k, v in resolved.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from lamina.config import Services
@@ -14,6 +14,8 @@ from lamina.services import auth
 
 # Where the request's principal is kept for the audit trail, which runs outside the routes.
 PRINCIPAL_KEY = "lamina.principal"
+# Where the ids that path segments named are kept, for the audit trail: {"cluster": 3}.
+RESOLVED_KEY = "lamina.resolved"
 
 
 def services(request: Request) -> Services:
@@ -40,3 +42,53 @@ def principal(
 
 ServicesDep = Annotated[Services, Depends(services)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+# A path segment naming a profile, cluster, registry or draft: its name, or its id when
+# the segment is digits only. Control characters never reach a store (PostgreSQL refuses
+# NUL in text).
+_REF = Path(
+    min_length=1,
+    max_length=253,
+    pattern=r"^[^\x00-\x1f\x7f]+$",
+    description="The name, or the numeric id (a segment of digits only is an id).",
+)
+
+
+def _profile(
+    request: Request, profile: Annotated[str, _REF], who: PrincipalDep, wired: ServicesDep
+) -> int:
+    return _resolved(request, "profile", wired.names.profile(who, profile))
+
+
+def _cluster(
+    request: Request, cluster: Annotated[str, _REF], who: PrincipalDep, wired: ServicesDep
+) -> int:
+    return _resolved(request, "cluster", wired.names.cluster(who, cluster))
+
+
+def _registry(
+    request: Request, registry: Annotated[str, _REF], who: PrincipalDep, wired: ServicesDep
+) -> int:
+    return _resolved(request, "registry", wired.names.registry(who, registry))
+
+
+def _draft(
+    request: Request, draft: Annotated[str, _REF], who: PrincipalDep, wired: ServicesDep
+) -> int:
+    return _resolved(request, "draft", wired.names.draft(who, draft))
+
+
+def _resolved(request: Request, segment: str, found: int) -> int:
+    request.scope.setdefault(RESOLVED_KEY, {})[segment] = found
+    return found
+
+
+ProfileRef = Annotated[int, Depends(_profile)]
+"""The id of the profile a `{profile}` path segment names."""
+ClusterRef = Annotated[int, Depends(_cluster)]
+"""The id of the cluster a `{cluster}` path segment names."""
+RegistryRef = Annotated[int, Depends(_registry)]
+"""The id of the registry a `{registry}` path segment names."""
+DraftRef = Annotated[int, Depends(_draft)]
+"""The id of the draft a `{draft}` path segment names."""

@@ -12,9 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from lamina.domain import paths, text
+from lamina.domain.refs import MAX_ID
 
-# Ids are 32-bit on PostgreSQL (int4); the same range everywhere keeps both stores alike.
-MAX_ID = 2**31 - 1
 # With page_size ≤ 200 the row offset stays far inside a 64-bit integer.
 MAX_PAGE = 1_000_000
 MAX_PAGE_SIZE = 200

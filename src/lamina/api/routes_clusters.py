@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from lamina.api import schemas
 from lamina.api import schemas_clusters as s
 from lamina.api import schemas_history as h
-from lamina.api.deps import PrincipalDep, ServicesDep
+from lamina.api.deps import ClusterRef, PrincipalDep, ServicesDep
 from lamina.api.inputs import Id, Page, PageSize
 from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
 from lamina.services.delivery.stacks import DraftResult
@@ -35,14 +35,14 @@ def create_cluster(body: s.ClusterCreate, who: PrincipalDep, wired: ServicesDep)
     return s.ClusterOut.of(wired.clusters.create(who, body.model_dump()))
 
 
-@router.get("/{cluster_id}", response_model=s.ClusterOut)
-def get_cluster(cluster_id: Id, who: PrincipalDep, wired: ServicesDep) -> s.ClusterOut:
+@router.get("/{cluster}", response_model=s.ClusterOut)
+def get_cluster(cluster_id: ClusterRef, who: PrincipalDep, wired: ServicesDep) -> s.ClusterOut:
     return s.ClusterOut.of(wired.clusters.get(who, cluster_id))
 
 
-@router.patch("/{cluster_id}", response_model=s.ClusterOut)
+@router.patch("/{cluster}", response_model=s.ClusterOut)
 def update_cluster(
-    cluster_id: Id, body: s.ClusterPatch, who: PrincipalDep, wired: ServicesDep
+    cluster_id: ClusterRef, body: s.ClusterPatch, who: PrincipalDep, wired: ServicesDep
 ) -> s.ClusterOut:
     changes = body.model_dump(exclude_unset=True)
     if "gitops" in changes and changes["gitops"] is not None:
@@ -50,9 +50,9 @@ def update_cluster(
     return s.ClusterOut.of(wired.clusters.update(who, cluster_id, changes))
 
 
-@router.delete("/{cluster_id}", status_code=204)
+@router.delete("/{cluster}", status_code=204)
 def delete_cluster(
-    cluster_id: Id, who: PrincipalDep, wired: ServicesDep, force: bool = False
+    cluster_id: ClusterRef, who: PrincipalDep, wired: ServicesDep, force: bool = False
 ) -> Response:
     """Forget a cluster that runs no profile (409 names those it runs). `force=true` forgets
     it anyway; Lamina never changes the cluster or its Git repository either way."""
@@ -61,13 +61,13 @@ def delete_cluster(
 
 
 @router.post(
-    "/{cluster_id}/stacks/from-profile",
+    "/{cluster}/stacks/from-profile",
     status_code=201,
     response_model=s.StackDraftOut,
     responses=UPSTREAM,
 )
 def instantiate(
-    cluster_id: Id, body: s.FromProfile, who: PrincipalDep, wired: ServicesDep
+    cluster_id: ClusterRef, body: s.FromProfile, who: PrincipalDep, wired: ServicesDep
 ) -> s.StackDraftOut:
     """Bind, render and propose adding a profile version to the cluster's stack (a stack
     draft); with `deploy: true` the draft is committed at once."""
@@ -83,13 +83,13 @@ def instantiate(
 
 
 @router.post(
-    "/{cluster_id}/instantiations/{instantiation_id}/upgrade",
+    "/{cluster}/instantiations/{instantiation_id}/upgrade",
     status_code=201,
     response_model=s.StackDraftOut,
     responses=UPSTREAM,
 )
 def upgrade(
-    cluster_id: Id,
+    cluster_id: ClusterRef,
     instantiation_id: Id,
     body: s.UpgradeIn,
     who: PrincipalDep,
@@ -104,13 +104,13 @@ def upgrade(
 
 
 @router.delete(
-    "/{cluster_id}/instantiations/{instantiation_id}",
+    "/{cluster}/instantiations/{instantiation_id}",
     status_code=201,
     response_model=s.StackDraftOut,
     responses=UPSTREAM,
 )
 def uninstall(
-    cluster_id: Id, instantiation_id: Id, who: PrincipalDep, wired: ServicesDep
+    cluster_id: ClusterRef, instantiation_id: Id, who: PrincipalDep, wired: ServicesDep
 ) -> s.StackDraftOut:
     """A stack draft removing the instantiation's objects (commit it to apply)."""
     return _answer(
@@ -118,8 +118,8 @@ def uninstall(
     )
 
 
-@router.get("/{cluster_id}/stack-drafts/{draft_id}/diff", response_model=s.StackDiffOut)
-def diff(cluster_id: Id, draft_id: Id, who: PrincipalDep, wired: ServicesDep) -> Any:
+@router.get("/{cluster}/stack-drafts/{draft_id}/diff", response_model=s.StackDiffOut)
+def diff(cluster_id: ClusterRef, draft_id: Id, who: PrincipalDep, wired: ServicesDep) -> Any:
     """Objects added, changed (unified YAML diff) and removed against the committed stack,
     and parameter changes (secret values appear as <redacted>)."""
     found = wired.stacks.diff(who, cluster_id, draft_id)
@@ -141,10 +141,10 @@ def diff(cluster_id: Id, draft_id: Id, who: PrincipalDep, wired: ServicesDep) ->
 
 
 @router.post(
-    "/{cluster_id}/stack-drafts/{draft_id}/commit", response_model=s.CommitOut, responses=UPSTREAM
+    "/{cluster}/stack-drafts/{draft_id}/commit", response_model=s.CommitOut, responses=UPSTREAM
 )
 def commit(
-    cluster_id: Id,
+    cluster_id: ClusterRef,
     draft_id: Id,
     who: PrincipalDep,
     wired: ServicesDep,
@@ -155,33 +155,41 @@ def commit(
     return s.CommitOut(revision=done.revision, commit_sha=done.commit_sha)
 
 
-@router.delete("/{cluster_id}/stack-drafts/{draft_id}", status_code=204)
-def discard(cluster_id: Id, draft_id: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
+@router.delete("/{cluster}/stack-drafts/{draft_id}", status_code=204)
+def discard(
+    cluster_id: ClusterRef, draft_id: Id, who: PrincipalDep, wired: ServicesDep
+) -> Response:
     wired.stacks.discard(who, cluster_id, draft_id)
     return Response(status_code=204)
 
 
-@router.get("/{cluster_id}/stack", response_model=h.StackOut)
-def show_stack(cluster_id: Id, who: PrincipalDep, wired: ServicesDep) -> h.StackOut:
+@router.get("/{cluster}/stack", response_model=h.StackOut)
+def show_stack(cluster_id: ClusterRef, who: PrincipalDep, wired: ServicesDep) -> h.StackOut:
     """The committed stack: instantiations (secret parameters by name only), revision,
     commit and objects per layer."""
     return h.StackOut.of(wired.stacks.show(who, cluster_id))
 
 
-@router.get(
-    "/{cluster_id}/stack-drafts", response_model=schemas.ListResponse[h.StackDraftSummaryOut]
-)
+@router.get("/{cluster}/stack-drafts", response_model=schemas.ListResponse[h.StackDraftSummaryOut])
 def list_stack_drafts(
-    cluster_id: Id, who: PrincipalDep, wired: ServicesDep, page: Page = 1, page_size: PageSize = 50
+    cluster_id: ClusterRef,
+    who: PrincipalDep,
+    wired: ServicesDep,
+    page: Page = 1,
+    page_size: PageSize = 50,
 ) -> schemas.ListResponse[h.StackDraftSummaryOut]:
     """The cluster's open stack drafts, oldest first; a stale one cannot be committed."""
     found = wired.stacks.drafts(who, cluster_id, page=page, page_size=page_size)
     return schemas.page_of(found, h.StackDraftSummaryOut.of)
 
 
-@router.get("/{cluster_id}/revisions", response_model=schemas.ListResponse[h.RevisionOut])
+@router.get("/{cluster}/revisions", response_model=schemas.ListResponse[h.RevisionOut])
 def list_revisions(
-    cluster_id: Id, who: PrincipalDep, wired: ServicesDep, page: Page = 1, page_size: PageSize = 50
+    cluster_id: ClusterRef,
+    who: PrincipalDep,
+    wired: ServicesDep,
+    page: Page = 1,
+    page_size: PageSize = 50,
 ) -> schemas.ListResponse[h.RevisionOut]:
     """The stack's history, newest first: commit, message, when and by which token."""
     found = wired.stacks.revisions(who, cluster_id, page=page, page_size=page_size)
@@ -189,12 +197,14 @@ def list_revisions(
 
 
 @router.post(
-    "/{cluster_id}/revisions/{revision}/restore",
+    "/{cluster}/revisions/{revision}/restore",
     status_code=201,
     response_model=s.StackDraftOut,
     responses=UPSTREAM,
 )
-def restore(cluster_id: Id, revision: Id, who: PrincipalDep, wired: ServicesDep) -> s.StackDraftOut:
+def restore(
+    cluster_id: ClusterRef, revision: Id, who: PrincipalDep, wired: ServicesDep
+) -> s.StackDraftOut:
     """A stack draft bringing back an earlier revision's profiles, versions and parameters;
     review its diff, then commit it. 409 when a version it ran was deleted."""
     return _answer(wired, who, cluster_id, wired.stacks.restore(who, cluster_id, revision))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from lamina.api import schemas
-from lamina.api.deps import PrincipalDep, ServicesDep
-from lamina.api.inputs import Id, Page, PageSize
+from lamina.api.deps import DraftRef, PrincipalDep, ServicesDep
+from lamina.api.inputs import Page, PageSize
 from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
 
 router = APIRouter(prefix="/api/v1/org/stack-profiles/drafts", tags=["drafts"])
@@ -40,14 +40,14 @@ def create_draft(
     return schemas.DraftResponse.of(draft)
 
 
-@router.get("/{draft_id}", response_model=schemas.DraftResponse)
-def get_draft(draft_id: Id, who: PrincipalDep, wired: ServicesDep) -> schemas.DraftResponse:
+@router.get("/{draft}", response_model=schemas.DraftResponse)
+def get_draft(draft_id: DraftRef, who: PrincipalDep, wired: ServicesDep) -> schemas.DraftResponse:
     return schemas.DraftResponse.of(wired.drafts.get(who, draft_id))
 
 
-@router.post("/{draft_id}", response_model=schemas.DraftResponse)
+@router.post("/{draft}", response_model=schemas.DraftResponse)
 def update_draft(
-    draft_id: Id, body: schemas.DraftUpdate, who: PrincipalDep, wired: ServicesDep
+    draft_id: DraftRef, body: schemas.DraftUpdate, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.DraftResponse:
     """Replace the draft's spec, parameters and metadata; `version` must be the current one."""
     draft = wired.drafts.update(
@@ -61,27 +61,30 @@ def update_draft(
     return schemas.DraftResponse.of(draft)
 
 
-@router.delete("/{draft_id}", status_code=204)
-def delete_draft(draft_id: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
+@router.delete("/{draft}", status_code=204)
+def delete_draft(draft_id: DraftRef, who: PrincipalDep, wired: ServicesDep) -> Response:
     wired.drafts.delete(who, draft_id)
     return Response(status_code=204)
 
 
-@router.post("/{draft_id}/validate", response_model=schemas.ValidationResponse, responses=UPSTREAM)
+@router.post("/{draft}/validate", response_model=schemas.ValidationResponse, responses=UPSTREAM)
 def validate_draft(
-    draft_id: Id, who: PrincipalDep, wired: ServicesDep
+    draft_id: DraftRef, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.ValidationResponse:
     return schemas.ValidationResponse.model_validate(wired.drafts.validate(who, draft_id).as_dict())
 
 
 @router.post(
-    "/{draft_id}/publish",
+    "/{draft}/publish",
     status_code=201,
     response_model=schemas.PublishResponse,
     responses=UPSTREAM,
 )
 def publish_draft(
-    draft_id: Id, who: PrincipalDep, wired: ServicesDep, body: schemas.PublishRequest | None = None
+    draft_id: DraftRef,
+    who: PrincipalDep,
+    wired: ServicesDep,
+    body: schemas.PublishRequest | None = None,
 ) -> schemas.PublishResponse:
     overrides = body.model_dump(exclude_none=True) if body else {}
     profile, version = wired.drafts.publish(who, draft_id, overrides)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from lamina.api import schemas
 from lamina.api import schemas_clusters as s
-from lamina.api.deps import PrincipalDep, ServicesDep
+from lamina.api.deps import PrincipalDep, ProfileRef, ServicesDep
 from lamina.api.inputs import Id
 from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
 from lamina.services import fleet
@@ -27,13 +27,13 @@ def capture(
 
 
 @router.post(
-    "/{profile_id}/versions",
+    "/{profile}/versions",
     status_code=201,
     response_model=schemas.PublishResponse,
     responses=UPSTREAM,
 )
 def capture_version(
-    profile_id: Id, body: schemas.CaptureVersionIn, who: PrincipalDep, wired: ServicesDep
+    profile_id: ProfileRef, body: schemas.CaptureVersionIn, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.PublishResponse:
     """The profile's next version from a cluster's committed stack."""
     profile, version = wired.capture.capture(
@@ -42,9 +42,9 @@ def capture_version(
     return schemas.PublishResponse.of(profile, version)
 
 
-@router.get("/{profile_id}/instantiations", response_model=list[s.InstantiationOut])
+@router.get("/{profile}/instantiations", response_model=list[s.InstantiationOut])
 def instantiations(
-    profile_id: Id, who: PrincipalDep, wired: ServicesDep
+    profile_id: ProfileRef, who: PrincipalDep, wired: ServicesDep
 ) -> list[s.InstantiationOut]:
     """Every cluster running the profile, its version, and whether it is behind."""
     return [
@@ -60,24 +60,26 @@ def instantiations(
     ]
 
 
-@router.post("/{profile_id}/versions/{number}/deprecation", response_model=schemas.ProfileSummary)
+@router.post("/{profile}/versions/{number}/deprecation", response_model=schemas.ProfileSummary)
 def deprecate(
-    profile_id: Id, number: Id, body: s.DeprecationIn, who: PrincipalDep, wired: ServicesDep
+    profile_id: ProfileRef, number: Id, body: s.DeprecationIn, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.ProfileSummary:
     """Deprecate a version: it can no longer be instantiated and counts as outdated."""
     profile = wired.profiles.deprecate(who, profile_id, number, reason=body.reason, note=body.note)
     return schemas.ProfileSummary.of(profile)
 
 
-@router.delete("/{profile_id}/versions/{number}/deprecation", status_code=204)
-def undeprecate(profile_id: Id, number: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
+@router.delete("/{profile}/versions/{number}/deprecation", status_code=204)
+def undeprecate(
+    profile_id: ProfileRef, number: Id, who: PrincipalDep, wired: ServicesDep
+) -> Response:
     wired.profiles.undeprecate(who, profile_id, number)
     return Response(status_code=204)
 
 
-@router.post("/{profile_id}/rollout", response_model=s.RolloutOut, responses=UPSTREAM)
+@router.post("/{profile}/rollout", response_model=s.RolloutOut, responses=UPSTREAM)
 def rollout(
-    profile_id: Id, body: s.RolloutIn, who: PrincipalDep, wired: ServicesDep
+    profile_id: ProfileRef, body: s.RolloutIn, who: PrincipalDep, wired: ServicesDep
 ) -> s.RolloutOut:
     """Upgrade the matching instantiations in batches, with `parameters` applied to each,
     stopping at the first failure unless told otherwise. A dry run is the real run without

@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lamina.adapters import yamlio
 from lamina.api import schemas
-from lamina.api.deps import PrincipalDep, ServicesDep
+from lamina.api.deps import PrincipalDep, ProfileRef, ServicesDep
 from lamina.api.inputs import Id, IdQuery, Page, PageSize
 from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
 from lamina.config import Services
@@ -77,9 +77,9 @@ def _import_document(text: bytes, who: Principal, wired: Services, as_draft: boo
     return Response(body, status_code=201, media_type="application/json")
 
 
-@router.get("/{profile_id}", response_model=schemas.ProfileDetailResponse)
+@router.get("/{profile}", response_model=schemas.ProfileDetailResponse)
 def get_profile(
-    profile_id: Id, who: PrincipalDep, wired: ServicesDep
+    profile_id: ProfileRef, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.ProfileDetailResponse:
     detail = wired.profiles.detail(who, profile_id)
     status = detail.update_status
@@ -99,21 +99,21 @@ def get_profile(
     )
 
 
-@router.patch("/{profile_id}", response_model=schemas.ProfileSummary)
+@router.patch("/{profile}", response_model=schemas.ProfileSummary)
 def patch_profile(
-    profile_id: Id, body: schemas.ProfilePatch, who: PrincipalDep, wired: ServicesDep
+    profile_id: ProfileRef, body: schemas.ProfilePatch, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.ProfileSummary:
     changes = body.model_dump(exclude_unset=True)
     return schemas.ProfileSummary.of(wired.profiles.update(who, profile_id, changes))
 
 
 @router.delete(
-    "/{profile_id}",
+    "/{profile}",
     status_code=204,
     responses={200: {"model": schemas.ProfileSummary, "description": "Archived (force=true)"}},
 )
 def delete_profile(
-    profile_id: Id, who: PrincipalDep, wired: ServicesDep, force: bool = False
+    profile_id: ProfileRef, who: PrincipalDep, wired: ServicesDep, force: bool = False
 ) -> Response:
     """Delete a profile nothing depends on; 409 names the clusters that run it and the versions
     that nest it. `force=true` archives it instead (200 with the profile): hidden from lists,
@@ -125,16 +125,16 @@ def delete_profile(
     return Response(body, media_type="application/json")
 
 
-@router.get("/{profile_id}/versions/{number}", response_model=schemas.VersionDetail)
+@router.get("/{profile}/versions/{number}", response_model=schemas.VersionDetail)
 def get_version(
-    profile_id: Id, number: Id, who: PrincipalDep, wired: ServicesDep
+    profile_id: ProfileRef, number: Id, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.VersionDetail:
     return schemas.VersionDetail.of(wired.profiles.version(who, profile_id, number))
 
 
-@router.get("/{profile_id}/diff", response_model=schemas.DiffResponse, response_model_by_alias=True)
+@router.get("/{profile}/diff", response_model=schemas.DiffResponse, response_model_by_alias=True)
 def diff_versions(
-    profile_id: Id,
+    profile_id: ProfileRef,
     who: PrincipalDep,
     wired: ServicesDep,
     from_version: IdQuery | None = None,
@@ -146,10 +146,12 @@ def diff_versions(
 
 
 @router.get(
-    "/{profile_id}/versions/{number}/iac-export",
+    "/{profile}/versions/{number}/iac-export",
     response_class=Response,
     responses={200: {"content": {YAML: {}}}},
 )
-def export_version(profile_id: Id, number: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
+def export_version(
+    profile_id: ProfileRef, number: Id, who: PrincipalDep, wired: ServicesDep
+) -> Response:
     doc = wired.profiles.export(who, profile_id, number)
     return Response(yamlio.dump(doc), media_type=YAML)

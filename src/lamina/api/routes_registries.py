@@ -6,8 +6,8 @@ from fastapi import APIRouter, Response
 
 from lamina.api import schemas
 from lamina.api import schemas_render as s
-from lamina.api.deps import PrincipalDep, ServicesDep
-from lamina.api.inputs import Id, Page, PageSize
+from lamina.api.deps import PrincipalDep, RegistryRef, ServicesDep
+from lamina.api.inputs import Page, PageSize
 from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
 from lamina.domain.models import RegistryKind
 
@@ -37,15 +37,15 @@ def create_registry(body: s.RegistryCreate, who: PrincipalDep, wired: ServicesDe
     return s.RegistryOut.of(registry)
 
 
-@router.delete("/registries/{registry_id}", status_code=204)
-def delete_registry(registry_id: Id, who: PrincipalDep, wired: ServicesDep) -> Response:
+@router.delete("/registries/{registry}", status_code=204)
+def delete_registry(registry_id: RegistryRef, who: PrincipalDep, wired: ServicesDep) -> Response:
     """Delete a registry no version or draft takes charts from by name (409 names them)."""
     wired.registries.delete(who, registry_id)
     return Response(status_code=204)
 
 
-@router.post("/registries/{registry_id}/sync", response_model=s.SyncOut, responses=UPSTREAM)
-def sync_registry(registry_id: Id, who: PrincipalDep, wired: ServicesDep) -> s.SyncOut:
+@router.post("/registries/{registry}/sync", response_model=s.SyncOut, responses=UPSTREAM)
+def sync_registry(registry_id: RegistryRef, who: PrincipalDep, wired: ServicesDep) -> s.SyncOut:
     """Read the registry's index now and replace its packs."""
     registry, count = wired.registries.sync(who, registry_id)
     return s.SyncOut(registry=s.RegistryOut.of(registry), packs_count=count)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from lamina.api import schemas_render as s
-from lamina.api.deps import PrincipalDep, ServicesDep
+from lamina.api.deps import DraftRef, PrincipalDep, ProfileRef, ServicesDep
 from lamina.api.inputs import Id
 from lamina.domain.errors import InvalidInput, Issue
 from lamina.services.render import ClusterFacts, StackRender
@@ -17,9 +17,9 @@ YAML = "application/yaml"
 Format = Annotated[str, Query(pattern="^(json|yaml)$", description="json (default) or yaml")]
 
 
-@router.post("/drafts/{draft_id}/render", response_model=s.RenderOut)
+@router.post("/drafts/{draft}/render", response_model=s.RenderOut)
 def render_draft(
-    draft_id: Id,
+    draft_id: DraftRef,
     body: s.RenderRequest,
     who: PrincipalDep,
     wired: ServicesDep,
@@ -30,9 +30,9 @@ def render_draft(
     return _answer(result, format)
 
 
-@router.post("/{profile_id}/versions/{number}/render", response_model=s.RenderOut)
+@router.post("/{profile}/versions/{number}/render", response_model=s.RenderOut)
 def render_version(
-    profile_id: Id,
+    profile_id: ProfileRef,
     number: Id,
     body: s.RenderRequest,
     who: PrincipalDep,
@@ -50,9 +50,9 @@ Params = Annotated[list[str], Query(description="NAME=VALUE, repeatable")]
 Labels = Annotated[list[str], Query(description="cluster label KEY=VALUE, repeatable")]
 
 
-@router.get("/drafts/{draft_id}/effective-values", response_model=s.EffectiveValuesOut)
+@router.get("/drafts/{draft}/effective-values", response_model=s.EffectiveValuesOut)
 def draft_effective_values(
-    draft_id: Id,
+    draft_id: DraftRef,
     who: PrincipalDep,
     wired: ServicesDep,
     layer: str,
@@ -74,9 +74,9 @@ def draft_effective_values(
     return _effective(found)
 
 
-@router.post("/drafts/{draft_id}/effective-values", response_model=s.EffectiveValuesOut)
+@router.post("/drafts/{draft}/effective-values", response_model=s.EffectiveValuesOut)
 def draft_effective_values_for(
-    draft_id: Id, layer: str, body: s.RenderRequest, who: PrincipalDep, wired: ServicesDep
+    draft_id: DraftRef, layer: str, body: s.RenderRequest, who: PrincipalDep, wired: ServicesDep
 ) -> s.EffectiveValuesOut:
     """Effective values for a cluster: the render body's parameters, cluster facts and
     per-cluster `values` (the `cluster` level of the origins)."""
@@ -91,9 +91,9 @@ def draft_effective_values_for(
     return _effective(found)
 
 
-@router.get("/{profile_id}/versions/{number}/effective-values", response_model=s.EffectiveValuesOut)
+@router.get("/{profile}/versions/{number}/effective-values", response_model=s.EffectiveValuesOut)
 def version_effective_values(
-    profile_id: Id,
+    profile_id: ProfileRef,
     number: Id,
     who: PrincipalDep,
     wired: ServicesDep,
@@ -115,11 +115,9 @@ def version_effective_values(
     return _effective(found)
 
 
-@router.post(
-    "/{profile_id}/versions/{number}/effective-values", response_model=s.EffectiveValuesOut
-)
+@router.post("/{profile}/versions/{number}/effective-values", response_model=s.EffectiveValuesOut)
 def version_effective_values_for(
-    profile_id: Id,
+    profile_id: ProfileRef,
     number: Id,
     layer: str,
     body: s.RenderRequest,

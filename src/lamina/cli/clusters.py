@@ -13,6 +13,7 @@ from lamina.cli.client import EXIT_USAGE, CliError
 from lamina.cli.common import (
     CLUSTERS,
     DEFAULT_SERVER,
+    ClusterArg,
     OutputOption,
     PageOption,
     PageSizeOption,
@@ -34,7 +35,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ClusterId = Annotated[int, typer.Argument(help="Numeric ID of the cluster (see `clusters list`).")]
 BranchOption = Annotated[
     str | None, typer.Option("--branch", help="Branch the stack is pushed to.")
 ]
@@ -230,12 +230,12 @@ def _git_url(url: str) -> str:
 def _render_created(data: dict[str, Any]) -> None:
     auth = " with a Git token" if data["gitops"]["has_token"] else ""
     output.message(f"created cluster {data['id']} ({data['name']}){auth}")
-    output.step(f"add a profile with: lamina stack instantiate {data['id']} --profile ID")
+    output.step(f"add a profile with: lamina stack instantiate {data['name']} --profile PROFILE")
 
 
 @app.command("show")
 def show_cluster(
-    cluster_id: ClusterId,
+    cluster_id: ClusterArg,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
     fmt: OutputOption = OutputFormat.TABLE,
@@ -273,7 +273,7 @@ def _render_detail(data: dict[str, Any]) -> None:
 
 @app.command("update")
 def update_cluster(
-    cluster_id: ClusterId,
+    cluster_id: ClusterArg,
     name: Annotated[str | None, typer.Option("--name", help="A new name (a DNS label).")] = None,
     git_url: Annotated[
         str | None, typer.Option("--git-url", metavar="URL", help="Another repository.")
@@ -360,7 +360,7 @@ def _render_updated(data: dict[str, Any]) -> None:
 
 @app.command("delete")
 def delete_cluster(
-    cluster_id: ClusterId,
+    cluster_id: ClusterArg,
     force: Annotated[
         bool,
         typer.Option(

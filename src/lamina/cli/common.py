@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 
@@ -53,6 +54,33 @@ PageOption = Annotated[int, typer.Option("--page", min=1, help="Page number, fro
 PageSizeOption = Annotated[
     int, typer.Option("--page-size", min=1, max=200, help="Items per page (at most 200).")
 ]
+
+
+def segment(ref: str) -> str:
+    """A name or id as one path segment: the API reads digits only as an id, else a name."""
+    return quote(ref, safe="")
+
+
+def _ref(noun: str, listing: str) -> Any:
+    return typer.Argument(
+        metavar=noun.upper(),
+        help=f"Name or id of the {noun} (see `{listing}`); digits only are an id.",
+        callback=segment,
+        show_default=False,
+    )
+
+
+ProfileArg = Annotated[str, _ref("profile", "profiles list")]
+ClusterArg = Annotated[str, _ref("cluster", "clusters list")]
+RegistryArg = Annotated[str, _ref("registry", "registries list")]
+DraftArg = Annotated[str, _ref("draft", "drafts list")]
+
+
+def profile_id(api: ApiClient, ref: str) -> int:
+    """The id of the profile a name or id names, for request bodies that take ids."""
+    if ref.isascii() and ref.isdigit():
+        return int(ref)
+    return int(api.get(f"{PROFILES}/{segment(ref)}")["profile"]["id"])
 
 
 def connect(server: str, token: str | None) -> ApiClient:

@@ -12,6 +12,7 @@ from lamina.cli import output
 from lamina.cli.common import (
     DEFAULT_SERVER,
     DRAFTS,
+    DraftArg,
     OutputOption,
     PageOption,
     PageSizeOption,
@@ -20,6 +21,7 @@ from lamina.cli.common import (
     connect,
     get_and_emit,
     profile_document,
+    profile_id,
     read_source,
     update_body,
 )
@@ -32,14 +34,13 @@ app = typer.Typer(
     help="Create, edit, validate and publish drafts of stack profiles.", no_args_is_help=True
 )
 
-DraftId = Annotated[int, typer.Argument(help="Numeric ID of the draft (see `drafts list`).")]
-
 
 @app.command("create")
 def create_draft(
     name: Annotated[str | None, typer.Option(help="Name of a new, empty profile draft.")] = None,
     profile: Annotated[
-        int | None, typer.Option("--profile", help="ID of a profile to start from.")
+        str | None,
+        typer.Option("--profile", metavar="PROFILE", help="Name or id of a profile to start from."),
     ] = None,
     from_version: Annotated[
         int | None,
@@ -52,8 +53,10 @@ def create_draft(
     fmt: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Create a draft: empty (--name) or copied from a profile version (--profile)."""
-    body = {"name": name, "profile_id": profile, "from_version": from_version}
+    body: dict[str, Any] = {"name": name, "from_version": from_version}
     with connect(server, token) as api:
+        if profile is not None:
+            body["profile_id"] = profile_id(api, profile)
         data = api.post(DRAFTS, {k: v for k, v in body.items() if v is not None})
     output.emit(data, fmt, render_created)
 
@@ -87,7 +90,7 @@ def _render_list(data: dict[str, Any]) -> None:
 
 @app.command("show")
 def show_draft(
-    draft_id: DraftId,
+    draft_id: DraftArg,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
     fmt: OutputOption = OutputFormat.TABLE,
@@ -116,7 +119,7 @@ def _render_draft(data: dict[str, Any]) -> None:
 
 @app.command("update")
 def update_draft(
-    draft_id: DraftId,
+    draft_id: DraftArg,
     file: Annotated[
         str, typer.Option("--file", "-f", help="Profile document (YAML); '-' reads stdin.")
     ],
@@ -145,7 +148,7 @@ def _render_updated(data: dict[str, Any]) -> None:
 
 @app.command("validate")
 def validate_draft(
-    draft_id: DraftId,
+    draft_id: DraftArg,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
     fmt: OutputOption = OutputFormat.TABLE,
@@ -158,7 +161,7 @@ def validate_draft(
         raise typer.Exit(1)
 
 
-def render_report(draft_id: int, report: dict[str, Any]) -> None:
+def render_report(draft_id: str, report: dict[str, Any]) -> None:
     errors, warnings = report["errors"], report["warnings"]
     verdict = "valid" if report["valid"] else f"invalid ({len(errors)} errors)"
     output.message(f"draft {draft_id} is {verdict}, {len(warnings)} warnings")
@@ -170,7 +173,7 @@ def render_report(draft_id: int, report: dict[str, Any]) -> None:
 
 @app.command("publish")
 def publish_draft(
-    draft_id: DraftId,
+    draft_id: DraftArg,
     channel: Annotated[
         str | None, typer.Option(help="Release channel (default: the document's, else stable).")
     ] = None,
@@ -198,7 +201,7 @@ def publish_body(
 
 @app.command("delete")
 def delete_draft(
-    draft_id: DraftId,
+    draft_id: DraftArg,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
 ) -> None:

@@ -16,6 +16,7 @@ from lamina.cli.common import (
     DEFAULT_SERVER,
     PROFILES,
     OutputOption,
+    ProfileArg,
     ServerOption,
     TokenOption,
     connect,
@@ -24,14 +25,13 @@ from lamina.cli.common import (
 from lamina.cli.output import OutputFormat
 from lamina.cli.parameters import ParamFileOption
 
-ProfileId = Annotated[int, typer.Argument(help="Numeric ID of the profile (see `profiles list`).")]
 VersionNumber = Annotated[int, typer.Argument(min=1, help="Version number of the profile.")]
 
 STATUS_WORDS = {"would_change": "would change"}
 
 
 def list_instantiations(
-    profile_id: ProfileId,
+    profile_id: ProfileArg,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
     fmt: OutputOption = OutputFormat.TABLE,
@@ -46,7 +46,7 @@ def list_instantiations(
     output.emit(data, fmt, lambda rows: _render_instantiations(profile_id, rows))
 
 
-def _render_instantiations(profile_id: int, rows: list[dict[str, Any]]) -> None:
+def _render_instantiations(profile_id: str, rows: list[dict[str, Any]]) -> None:
     if not rows:
         output.message(f"No cluster runs profile {profile_id}.")
         return
@@ -61,7 +61,7 @@ def _render_instantiations(profile_id: int, rows: list[dict[str, Any]]) -> None:
 
 
 def deprecate(
-    profile_id: ProfileId,
+    profile_id: ProfileArg,
     version: VersionNumber,
     reason: Annotated[
         str,
@@ -97,7 +97,7 @@ def _render_deprecated(version: int, profile: dict[str, Any]) -> None:
 
 
 def undeprecate(
-    profile_id: ProfileId,
+    profile_id: ProfileArg,
     version: VersionNumber,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
@@ -109,7 +109,7 @@ def undeprecate(
 
 
 def rollout(
-    profile_id: ProfileId,
+    profile_id: ProfileArg,
     version: Annotated[int, typer.Option("--version", min=1, help="Version to roll out.")],
     clusters: Annotated[
         list[str] | None,
@@ -187,7 +187,7 @@ def rollout(
         raise typer.Exit(EXIT_API_ERROR)
 
 
-def _announce(api: ApiClient, profile_id: int, name: str, body: dict[str, Any]) -> None:
+def _announce(api: ApiClient, profile_id: str, name: str, body: dict[str, Any]) -> None:
     """The progress line before the rollout (the API answers once, when it is done)."""
     rows: list[dict[str, Any]] = api.get(f"{PROFILES}/{profile_id}/instantiations")
     chosen = rows

@@ -16,6 +16,7 @@ from lamina.cli.common import (
     OutputOption,
     PageOption,
     PageSizeOption,
+    ProfileArg,
     ServerOption,
     TokenOption,
     YesOption,
@@ -32,8 +33,6 @@ app = typer.Typer(
     "run, deprecate versions and roll them out.",
     no_args_is_help=True,
 )
-
-ProfileId = Annotated[int, typer.Argument(help="Numeric ID of the profile (see `profiles list`).")]
 
 
 @app.command("list")
@@ -90,7 +89,7 @@ def _render_list(data: dict[str, Any]) -> None:
 
 @app.command("show")
 def show_profile(
-    profile_id: ProfileId,
+    profile_id: ProfileArg,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
     fmt: OutputOption = OutputFormat.TABLE,
@@ -183,7 +182,7 @@ def _status_line(status: dict[str, Any]) -> str:
 
 @app.command("diff")
 def diff_profile(
-    profile_id: ProfileId,
+    profile_id: ProfileArg,
     from_version: Annotated[
         int | None, typer.Option("--from", min=1, help="Older version (default: the one before).")
     ] = None,
@@ -220,7 +219,7 @@ def _diff_values(change: dict[str, Any]) -> tuple[str, str]:
 
 @app.command("export")
 def export_profile(
-    profile_id: ProfileId,
+    profile_id: ProfileArg,
     version: Annotated[
         int | None, typer.Option("--version", min=1, help="Version to export (default: latest).")
     ] = None,
@@ -275,7 +274,7 @@ def _render_draft_created(data: dict[str, Any]) -> None:
 
 @app.command("delete")
 def delete_profile(
-    profile_id: ProfileId,
+    profile_id: ProfileArg,
     force: Annotated[
         bool,
         typer.Option(

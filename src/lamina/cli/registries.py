@@ -15,6 +15,7 @@ from lamina.cli.common import (
     OutputOption,
     PageOption,
     PageSizeOption,
+    RegistryArg,
     ServerOption,
     TokenOption,
     YesOption,
@@ -31,10 +32,6 @@ app = typer.Typer(
     help="Register, list, sync and delete the org's chart registries (pack sources).",
     no_args_is_help=True,
 )
-
-RegistryId = Annotated[
-    int, typer.Argument(help="Numeric ID of the registry (see `registries list`).")
-]
 
 
 @app.command("list")
@@ -148,7 +145,7 @@ def _render_created(data: dict[str, Any]) -> None:
 
 @app.command("sync")
 def sync_registry(
-    registry_id: RegistryId,
+    registry_id: RegistryArg,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
     fmt: OutputOption = OutputFormat.TABLE,
@@ -171,7 +168,7 @@ def _render_synced(data: dict[str, Any]) -> None:
 
 @app.command("delete")
 def delete_registry(
-    registry_id: RegistryId,
+    registry_id: RegistryArg,
     yes: YesOption = False,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,

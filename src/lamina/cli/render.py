@@ -21,6 +21,7 @@ from lamina.cli.common import (
     load_document,
     pairs,
     read_source,
+    segment,
 )
 from lamina.cli.output import OutputFormat
 from lamina.cli.parameters import ParamFileOption
@@ -30,11 +31,16 @@ PairsOption = list[str] | None
 
 def render(
     draft: Annotated[
-        int | None, typer.Option("--draft", help="ID of a draft to render (see `drafts list`).")
+        str | None,
+        typer.Option(
+            "--draft", metavar="DRAFT", help="Name or id of a draft to render (see `drafts list`)."
+        ),
     ] = None,
     profile: Annotated[
-        int | None,
-        typer.Option("--profile", help="ID of a profile whose version to render."),
+        str | None,
+        typer.Option(
+            "--profile", metavar="PROFILE", help="Name or id of a profile whose version to render."
+        ),
     ] = None,
     version: Annotated[
         int | None,
@@ -135,11 +141,11 @@ def render(
     output.emit(data, fmt, _render_layers)
 
 
-def _check_target(draft: int | None, profile: int | None, version: int | None) -> None:
+def _check_target(draft: str | None, profile: str | None, version: int | None) -> None:
     if (draft is None) == (profile is None):
         raise CliError(
-            "Give either --draft ID or --profile ID",
-            hint="For example: lamina render --profile 3 -p domain=example.org",
+            "Give either --draft DRAFT or --profile PROFILE",
+            hint="For example: lamina render --profile web-platform -p domain=example.org",
             exit_code=EXIT_USAGE,
         )
     if draft is not None and version is not None:
@@ -175,14 +181,15 @@ def _check_effective(
     return layer
 
 
-def _target(api: ApiClient, draft: int | None, profile: int | None, version: int | None) -> str:
+def _target(api: ApiClient, draft: str | None, profile: str | None, version: int | None) -> str:
     """The API path of the draft, or of the profile's version (default: its latest)."""
     if draft is not None:
-        return f"{DRAFTS}/{draft}"
+        return f"{DRAFTS}/{segment(draft)}"
+    assert profile is not None
     if version is None:
-        version = int(api.get(f"{PROFILES}/{profile}")["profile"]["latest_version"])
+        version = int(api.get(f"{PROFILES}/{segment(profile)}")["profile"]["latest_version"])
         output.step(f"using version {version} of profile {profile} (its latest)")
-    return f"{PROFILES}/{profile}/versions/{version}"
+    return f"{PROFILES}/{segment(profile)}/versions/{version}"
 
 
 def request_body(

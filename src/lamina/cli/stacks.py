@@ -11,6 +11,7 @@ from lamina.cli import output, parameters
 from lamina.cli.common import (
     CLUSTERS,
     DEFAULT_SERVER,
+    ClusterArg,
     OutputOption,
     PageOption,
     PageSizeOption,
@@ -18,6 +19,7 @@ from lamina.cli.common import (
     TokenOption,
     connect,
     get_and_emit,
+    profile_id,
 )
 from lamina.cli.output import OutputFormat
 from lamina.cli.parameters import ParamFileOption
@@ -29,7 +31,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ClusterId = Annotated[int, typer.Argument(help="Numeric ID of the cluster (see `clusters list`).")]
 StackDraftId = Annotated[
     int,
     typer.Argument(help="Numeric ID of the stack draft (printed by instantiate, upgrade, …)."),
@@ -52,8 +53,10 @@ ParamsOption = Annotated[
 
 @app.command("instantiate")
 def instantiate(
-    cluster_id: ClusterId,
-    profile: Annotated[int, typer.Option("--profile", help="ID of the profile to add.")],
+    cluster_id: ClusterArg,
+    profile: Annotated[
+        str, typer.Option("--profile", metavar="PROFILE", help="Name or id of the profile to add.")
+    ],
     version: Annotated[
         int | None,
         typer.Option(
@@ -83,15 +86,12 @@ def instantiate(
     Review the draft with `stack diff`, then `stack commit` or `stack discard` it. With
     --deploy it is committed at once and the new revision and commit are printed.
     """
-    body: dict[str, Any] = {
-        "profile_id": profile,
-        "version": version,
-        "deploy": deploy,
-    }
+    body: dict[str, Any] = {"version": version, "deploy": deploy}
     if values_file is not None:
         body["values"] = overrides(values_file)
     path = f"{CLUSTERS}/{cluster_id}/stacks/from-profile"
     with connect(server, token) as api:
+        body["profile_id"] = profile_id(api, profile)
         data = parameters.sending(
             parameters.supplied(params, param_file),
             lambda given: api.post(path, body | {"parameters": parameters.as_list(given)}),
@@ -100,7 +100,7 @@ def instantiate(
     output.emit(data, fmt, lambda found: _render_draft(cluster_id, found, what))
 
 
-def _render_draft(cluster_id: int, data: dict[str, Any], what: str) -> None:
+def _render_draft(cluster_id: str, data: dict[str, Any], what: str) -> None:
     """The stack draft's ID and counts (or its commit), then its warnings on stderr."""
     output.warn(data["warnings"])
     version = data["profile_version"]
@@ -128,7 +128,7 @@ def _plural(count: int, noun: str) -> str:
 
 @app.command("diff")
 def diff(
-    cluster_id: ClusterId,
+    cluster_id: ClusterArg,
     draft_id: StackDraftId,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
@@ -192,7 +192,7 @@ def _shown(value: Any, default: bool | None) -> str:
 
 @app.command("commit")
 def commit(
-    cluster_id: ClusterId,
+    cluster_id: ClusterArg,
     draft_id: StackDraftId,
     message: Annotated[
         str | None,
@@ -216,7 +216,7 @@ def commit(
     output.emit(data, fmt, lambda done: _render_commit(cluster_id, done))
 
 
-def _render_commit(cluster_id: int, data: dict[str, Any]) -> None:
+def _render_commit(cluster_id: str, data: dict[str, Any]) -> None:
     output.message(
         f"committed revision {data['revision']} of cluster {cluster_id} "
         f"(commit {data['commit_sha']})"
@@ -225,7 +225,7 @@ def _render_commit(cluster_id: int, data: dict[str, Any]) -> None:
 
 @app.command("discard")
 def discard(
-    cluster_id: ClusterId,
+    cluster_id: ClusterArg,
     draft_id: StackDraftId,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
@@ -238,7 +238,7 @@ def discard(
 
 @app.command("upgrade")
 def upgrade(
-    cluster_id: ClusterId,
+    cluster_id: ClusterArg,
     instantiation_id: InstantiationId,
     version: Annotated[
         int | None,
@@ -273,7 +273,7 @@ def upgrade(
 
 @app.command("uninstall")
 def uninstall(
-    cluster_id: ClusterId,
+    cluster_id: ClusterArg,
     instantiation_id: InstantiationId,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
@@ -291,7 +291,7 @@ def uninstall(
 
 @app.command("show")
 def show(
-    cluster_id: ClusterId,
+    cluster_id: ClusterArg,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
     fmt: OutputOption = OutputFormat.TABLE,
@@ -341,7 +341,7 @@ def _parameters_cell(bindings: dict[str, Any], secrets: list[str]) -> str | None
 
 @app.command("drafts")
 def drafts(
-    cluster_id: ClusterId,
+    cluster_id: ClusterArg,
     page: PageOption = 1,
     page_size: PageSizeOption = 50,
     server: ServerOption = DEFAULT_SERVER,
@@ -377,7 +377,7 @@ def _render_drafts(data: dict[str, Any]) -> None:
 
 @app.command("history")
 def history(
-    cluster_id: ClusterId,
+    cluster_id: ClusterArg,
     page: PageOption = 1,
     page_size: PageSizeOption = 50,
     server: ServerOption = DEFAULT_SERVER,
@@ -407,7 +407,7 @@ def _render_history(data: dict[str, Any]) -> None:
 
 @app.command("restore")
 def restore(
-    cluster_id: ClusterId,
+    cluster_id: ClusterArg,
     revision: Annotated[
         int, typer.Argument(min=1, help="The revision to go back to (see `stack history`).")
     ],

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lamina.domain import document
+from lamina.domain import document, refs
 from lamina.domain.document import API_VERSION, KIND, METADATA_FIELDS, SPEC_FIELDS
 from lamina.domain.errors import Issue
 from lamina.domain.models import ProfileType, Visibility
@@ -101,6 +101,11 @@ def _check_metadata(metadata: Any, path: str) -> list[Issue]:
     issues = check_fields(metadata, path, METADATA_FIELDS, ("name",))
     name = metadata.get("name")
     issues += check_label(name, child(path, "name"), "invalid_name", "profile name")
+    clash = isinstance(name, str) and refs.name_problem(
+        name, "profile", reserved=refs.RESERVED_PROFILE_NAMES
+    )
+    if clash:
+        issues.append(Issue(child(path, "name"), "invalid_name", clash))
     for key in ("description", "category", "changelog"):
         issues += check_string(metadata, key, path)
     issues += check_string_list(metadata.get("tags"), child(path, "tags"))

@@ -6,7 +6,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from lamina.domain import selectors, targets
+from lamina.domain import refs, selectors, targets
 from lamina.domain.errors import Conflict, InvalidInput, Issue, NotFound
 from lamina.domain.models import Cluster, GitMode, GitOps, Page, Principal, Role
 from lamina.ports import Cipher, Clock, Store
@@ -93,6 +93,10 @@ class ClusterService:
         self, principal: Principal, fields: dict[str, Any], now: Any, previous: Cluster | None
     ) -> Cluster:
         issues = _check(fields)
+        renamed = previous is None or fields.get("name") != previous.name
+        clash = renamed and refs.name_problem(str(fields.get("name") or ""), "cluster")
+        if clash:
+            issues.append(Issue("name", "invalid_name", clash))
         if not any(issue.path == "gitops.url" for issue in issues):
             try:
                 self._policy.check_git_url(principal.org_slug, fields["gitops"]["url"])

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lamina.domain import semver
+from lamina.domain import refs, semver
 from lamina.domain.errors import Conflict, InvalidInput, Issue, NotFound, RegistryUnavailable
 from lamina.domain.models import (
     PackSummary,
@@ -18,7 +18,7 @@ from lamina.domain.models import (
     RegistryKind,
     Role,
 )
-from lamina.ports import Cipher, Clock, Store
+from lamina.ports import Cipher, Clock, Store, UnitOfWork
 from lamina.services import usage
 from lamina.services.access import require
 from lamina.services.charts import ChartLibrary, ResolvedChart
@@ -96,6 +96,8 @@ class RegistryService:
         issues: list[Issue] = []
         if not _NAME.match(name):
             issues.append(Issue("name", "invalid_name", "A registry name is a DNS-1123 label"))
+        elif clash := refs.name_problem(name, "registry"):
+            issues.append(Issue("name", "invalid_name", clash))
         if kind in _SCHEMES and not url.startswith(_SCHEMES[kind]):
             wanted = " or ".join(_SCHEMES[kind])
             issues.append(
@@ -201,7 +203,7 @@ class RegistryService:
     ) -> list[PackVersion]:
         """A chart's versions, newest first by semantic version."""
         with self._store.unit_of_work() as uow:
-            registry = uow.registries.get_by_name(principal.org_id, registry_name)
+            registry = _by_ref(uow, principal.org_id, registry_name)
             found = uow.registries.versions(registry.id, name) if registry else []
         if not found:
             raise NotFound(f"No chart '{name}' in registry '{registry_name}'")
@@ -218,13 +220,13 @@ class RegistryService:
     ) -> PackValues:
         """The complete default values of one pack version, and its values schema."""
         with self._store.unit_of_work() as uow:
-            registry = uow.registries.get_by_name(principal.org_id, registry_name)
+            registry = _by_ref(uow, principal.org_id, registry_name)
             found = uow.registries.versions(registry.id, name) if registry else []
         pack = next((p for p in found if p.version == version), None)
         if registry is None or pack is None:
             raise NotFound(f"No chart '{name}' version {version} in registry '{registry_name}'")
         self._policy.check_registry_url(principal.org_slug, registry.kind, registry.url)
-        resolved = ResolvedChart(registry_name, self._charts.config(registry), pack)
+        resolved = ResolvedChart(registry.name, self._charts.config(registry), pack)
         chart, digest = self._charts.load(resolved)
         engine = self._charts.engine
         return PackValues(
@@ -260,3 +262,11 @@ def _order(version: str) -> Any:
         return (1, semver.parse_version(version), "")
     except ValueError:
         return (0, semver.parse_version("0.0.0"), version)
+
+
+def _by_ref(uow: UnitOfWork, org_id: int, ref: str) -> Registry | None:
+    """The org's registry a name or a digits-only id names."""
+    if refs.is_id(ref):
+        number = int(ref)
+        return uow.registries.get(org_id, number) if number <= refs.MAX_ID else None
+    return uow.registries.get_by_name(org_id, ref)
