@@ -96,7 +96,7 @@ def test_out_of_range_integers_answer_422_and_keep_the_connection(
         ("GET", f"{PROFILES}/{{n}}", None),
         ("DELETE", f"{DRAFTS}/{{n}}", None),
         ("PATCH", f"{CLUSTERS}/{{n}}", {"name": "x"}),
-        ("POST", f"/api/v1/org/registries/{{n}}/sync", None),
+        ("POST", "/api/v1/org/registries/{n}/sync", None),
     ],
 )
 def test_a_number_no_row_can_have_is_simply_not_found(

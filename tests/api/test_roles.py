@@ -70,9 +70,7 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", f"{PROFILES}/{{profile}}/versions/{{number}}"): Call(V),
     ("GET", f"{PROFILES}/{{profile}}/versions/{{number}}/iac-export"): Call(V),
     ("POST", f"{PROFILES}/{{profile}}/versions/{{number}}/render"): RENDER,
-    ("GET", f"{PROFILES}/{{profile}}/versions/{{number}}/effective-values"): Call(
-        V, params=LAYER
-    ),
+    ("GET", f"{PROFILES}/{{profile}}/versions/{{number}}/effective-values"): Call(V, params=LAYER),
     ("POST", f"{PROFILES}/{{profile}}/versions/{{number}}/effective-values"): Call(
         V, json={}, params=LAYER
     ),
@@ -264,7 +262,12 @@ def test_every_route_enforces_its_role_and_org(world: World, subtests: Any) -> N
 
 
 # What `_build` named each object that a path may name by name or by id.
-NAMES = {"profile": "roles-profile", "draft": "roles-draft", "cluster": "eu-1", "registry": "stable"}
+NAMES = {
+    "profile": "roles-profile",
+    "draft": "roles-draft",
+    "cluster": "eu-1",
+    "registry": "stable",
+}
 NAMED = re.compile(r"\{(" + "|".join(NAMES) + r")\}")
 BELOW = {E: V, A: E}
 
