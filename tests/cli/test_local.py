@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 import lamina
 from lamina.adapters import kustomize
-from lamina.cli.main import app
+from lamina.cli.main import COMMANDS, app, load_command
 from lamina.config import Settings, build_services
 from lamina.domain.models import Role
 from lamina.services import auth
@@ -21,12 +22,23 @@ from lamina.services import auth
 DOCS = Path(__file__).parents[2] / "docs" / "cli.md"
 
 
-def command_paths(command: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """Every command and group under `command`, as paths of names."""
+def command_paths(command: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command and group under `command`, as paths of names (loading each one)."""
     found = [prefix]
-    for name, sub in sorted(getattr(command, "commands", {}).items()):
-        found += command_paths(sub, (*prefix, name))
+    if not hasattr(command, "list_commands"):
+        return found
+    ctx = typer.Context(command)
+    for name in sorted(command.list_commands(ctx)):
+        found += command_paths(command.get_command(ctx, name), (*prefix, name))
     return found
+
+
+def test_the_root_help_lines_are_the_commands_own() -> None:
+    """`lamina --help` lists commands without loading them, from lines kept in main.py."""
+    for name, (_, _, line) in COMMANDS.items():
+        command = load_command(name)
+        assert command.name == name
+        assert (command.help or "").strip().split("\n\n")[0] == line, name
 
 
 def test_every_command_has_help_and_is_documented() -> None:

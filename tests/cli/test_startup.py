@@ -59,3 +59,19 @@ def test_profiles_list_loads_no_server_module() -> None:
     """The whole command runs (here against a closed port: exit 3, unreachable)."""
     args = ("profiles", "list", "--server", "http://127.0.0.1:9")
     assert _server_modules_after(*args, exit_code=3) == []
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    """`lamina profiles list` builds the profiles group only; `--help` builds none."""
+    others = ("lamina.cli.clusters", "lamina.cli.stacks", "lamina.cli.drafts", "lamina.cli.apply")
+    probe = _PROBE.replace("{modules!r}", repr(others))
+    for args, exit_code in (
+        (["--help"], 0),
+        (["profiles", "list", "--server", "http://127.0.0.1:9"], 3),
+    ):
+        code = probe.format(args=args, exit_code=exit_code)
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == [], args

@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 import typer
 
-from lamina.adapters import yamlio
 from lamina.cli import output
 from lamina.cli.client import EXIT_USAGE, ApiClient, CliError
 from lamina.cli.output import OutputFormat
@@ -121,6 +120,8 @@ def write_file(file: Path, content: bytes) -> None:
 
 def load_document(raw: bytes, source: str) -> Any:
     """The parsed YAML of a file, or a CliError saying where it is malformed."""
+    from lamina.adapters import yamlio  # only commands that read documents need it
+
     try:
         return yamlio.load(raw)
     except LaminaError as error:

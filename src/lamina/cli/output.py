@@ -14,7 +14,6 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from lamina.adapters import yamlio
 from lamina.cli.client import CliError
 
 CELL_LIMIT = 60
@@ -44,6 +43,8 @@ def emit(data: Any, fmt: OutputFormat, render: Callable[[Any], None]) -> None:
 
 def print_data(data: Any, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.YAML:
+        from lamina.adapters import yamlio  # only YAML output needs the YAML library
+
         typer.echo(yamlio.dump(data), nl=False)
     else:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))

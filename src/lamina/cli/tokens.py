@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lamina.cli import output
+from lamina.cli import output, server
 from lamina.cli.common import (
     DEFAULT_SERVER,
     TOKENS,
@@ -65,3 +65,9 @@ def revoke_token(
         yes=yes,
         done=f"revoked token {token_id}",
     )
+
+
+# `lamina token`: `create` (straight into the database) lives with the server commands.
+app = server.token_app
+app.command("list")(list_tokens)
+app.command("revoke")(revoke_token)

@@ -6,11 +6,13 @@ an export gives back the same keys in the same order.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lamina.domain import paths, text
 from lamina.domain.errors import InvalidInput, Issue, PayloadTooLarge
-from lamina.domain.models import Profile, ProfileVersion
+
+if TYPE_CHECKING:
+    from lamina.domain.models import Profile, ProfileVersion
 
 API_VERSION = "lamina.dev/v1"
 KIND = "StackProfile"
