@@ -78,6 +78,8 @@ def services(database: Database, tmp_path: Path) -> Iterator[Services]:
         data_dir=tmp_path / "data",
         local_roots=(Path(__file__).parent / "charts", Path(tempfile.gettempdir())),
         allow_local_targets=True,
+        # A queue of each test's own; the brokers themselves are tested in test_jobs.py.
+        queue_url=f"sqlite:///{tmp_path / 'data' / 'queue.db'}",
     )
     wired = build_services(settings)
     yield wired
@@ -87,14 +89,19 @@ def services(database: Database, tmp_path: Path) -> Iterator[Services]:
 class LiveServer:
     """The real app served by uvicorn on a loopback port, in a thread."""
 
-    def __init__(self, wired: Services) -> None:
+    def __init__(self, wired: Services, *, workers: int | None = None) -> None:
         config = uvicorn.Config(
             create_app(wired), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
+        # Job workers inside the server process, as `lamina serve` runs them.
+        chosen = wired.settings.worker_threads if workers is None else workers
+        self.worker = wired.embedded_worker(workers=chosen) if chosen else None
 
     def __enter__(self) -> str:
+        if self.worker is not None:
+            self.worker.start()
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
@@ -107,6 +114,8 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        if self.worker is not None:
+            self.worker.stop()
 
 
 @pytest.fixture

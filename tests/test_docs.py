@@ -54,6 +54,11 @@ NOT_CODES = {
     "has_update_available",
     "outdated_instantiation_count",
     "expires_in_days",
+    "batch_size",
+    "continue_on_error",
+    "dry_run",
+    "only_outdated",
+    "org_slug",
 }
 
 

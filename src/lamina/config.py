@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lamina.adapters import network, yamlio
+from lamina.adapters import jobqueue, network, yamlio
 from lamina.adapters.blobs import DiskBlobStore
 from lamina.adapters.clock import SystemClock
 from lamina.adapters.gitdelivery import GitDelivery
 from lamina.adapters.helm import HelmEngine
+from lamina.adapters.jobqueue import EmbeddedWorker, HueyQueue
 from lamina.adapters.kubeschema import KubeSchemaValidator
 from lamina.adapters.kustomize import KustomizeBuilder
 from lamina.adapters.regex import Re2Engine
@@ -30,6 +31,7 @@ from lamina.services.clusters import ClusterService
 from lamina.services.delivery.stacks import StackService
 from lamina.services.drafts import DraftService
 from lamina.services.fleet import FleetService
+from lamina.services.jobs import JobService
 from lamina.services.names import NameService
 from lamina.services.previews import Previews
 from lamina.services.profiles import ProfileService
@@ -66,6 +68,13 @@ class Settings:
     )
     kustomize: str = field(default_factory=lambda: setting("LAMINA_KUSTOMIZE"))
     """The kustomize or kubectl binary; empty for the pinned one of Lamina's environment."""
+    queue_url: str = field(default_factory=lambda: setting("LAMINA_QUEUE_URL"))
+    """Where jobs are queued; empty for beside the store."""
+    worker_threads: int = field(default_factory=lambda: int(setting("LAMINA_WORKER_THREADS")))
+    """Job workers inside the API process."""
+    job_lease_seconds: float = field(
+        default_factory=lambda: float(setting("LAMINA_JOB_LEASE_SECONDS"))
+    )
     schema: str | None = None
 
 
@@ -100,6 +109,18 @@ class Services:
     capture: CaptureService
     kustomizer: KustomizeBuilder
     names: NameService
+    queue: HueyQueue
+    jobs: JobService
+
+    def embedded_worker(self, *, workers: int | None = None) -> EmbeddedWorker:
+        """Job workers on threads of this process, with the recovery of abandoned jobs."""
+        return EmbeddedWorker(
+            self.queue,
+            self.jobs.run,
+            self.jobs.recover,
+            workers=self.settings.worker_threads if workers is None else workers,
+            every=max(0.5, self.settings.job_lease_seconds / 2),
+        )
 
 
 def build_services(settings: Settings | None = None, *, migrate: bool = True) -> Services:
@@ -147,6 +168,19 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         scopes=schemas,
     )
     checker = DocumentChecker(store=store, charts=charts, render=render, objects=schemas)
+    fleet = FleetService(store=store, stacks=stacks)
+    queue = HueyQueue(
+        settings.queue_url or jobqueue.default_url(settings.database_url, settings.data_dir),
+        name=jobqueue.queue_name(settings.database_url, settings.schema),
+    )
+    jobs = JobService(
+        store=store,
+        clock=clock,
+        cipher=cipher,
+        fleet=fleet,
+        queue=queue,
+        lease_seconds=settings.job_lease_seconds,
+    )
     return Services(
         settings=settings,
         store=store,
@@ -161,10 +195,12 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         charts=charts,
         clusters=clusters,
         stacks=stacks,
-        fleet=FleetService(store=store, stacks=stacks),
+        fleet=fleet,
         capture=CaptureService(store=store, clock=clock, checker=checker),
         kustomizer=kustomizer,
         names=NameService(store=store),
+        queue=queue,
+        jobs=jobs,
     )
 
 

@@ -13,6 +13,9 @@ from lamina.domain.models import (
     CommitIntent,
     Draft,
     Instantiation,
+    Job,
+    JobResult,
+    JobState,
     Org,
     PackSummary,
     PackVersion,
@@ -135,6 +138,40 @@ class DraftRepository(Protocol):
         ...
 
 
+class JobRepository(Protocol):
+    def create(self, job: Job, *, secrets_sealed: str | None) -> Job: ...
+    def get(self, org_id: int | None, job_id: int) -> Job | None:
+        """The org's job (any org's with None: for the worker that runs it)."""
+        ...
+
+    def secrets(self, job_id: int) -> str | None: ...
+    def page(self, org_id: int, *, page: int, page_size: int) -> Page[Job]: ...
+    def claim(self, job_id: int, *, worker: str, now: datetime, until: datetime) -> Job | None:
+        """Take a queued job, or a running one whose lease ran out; None when not free."""
+        ...
+
+    def renew(self, job_id: int, *, worker: str, until: datetime) -> bool:
+        """Extend the lease while `worker` still holds the running job."""
+        ...
+
+    def finish(
+        self, job_id: int, *, worker: str, state: JobState, error: str | None, now: datetime
+    ) -> bool: ...
+    def cancel(self, org_id: int, job_id: int, *, now: datetime) -> Job | None:
+        """Ask a job to stop after its current batch (a queued one stops at once)."""
+        ...
+
+    def add_result(self, result: JobResult) -> JobResult: ...
+    def results(self, job_id: int, *, after: int = 0, limit: int = 1000) -> list[JobResult]: ...
+    def counts(self, job_id: int) -> dict[str, int]:
+        """Results per status."""
+        ...
+
+    def unfinished(self, now: datetime) -> list[int]:
+        """Queued jobs, and running ones whose lease ran out: what recovery enqueues again."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def orgs(self) -> OrgRepository: ...
@@ -156,6 +193,8 @@ class UnitOfWork(Protocol):
     def stacks(self) -> StackRepository: ...
     @property
     def renders(self) -> RenderRepository: ...
+    @property
+    def jobs(self) -> JobRepository: ...
 
 
 class RenderRepository(Protocol):
@@ -175,7 +214,18 @@ class Store(Protocol):
         Conflict naming `what` when another holder keeps it too long."""
         ...
 
+    def delivery_lock(self, cluster_id: int, *, what: str) -> AbstractContextManager[None]:
+        """Held while a job delivers to one cluster (render, diff, commit), so two workers
+        never deliver the same cluster at once. Not the commit's own lock."""
+        ...
+
     def migrate(self) -> None: ...
+
+
+class JobQueue(Protocol):
+    """Carries 'run job N' to the workers; the store keeps the job itself."""
+
+    def enqueue(self, job_id: int) -> None: ...
 
 
 class ChartSource(Protocol):

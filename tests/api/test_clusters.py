@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from tests.api.jobs import run_rollout
 from tests.api.test_journey import DRAFTS, PROFILES, import_doc, update_draft
 from tests.documents import web_platform
 from tests.fixtures.gitrepos import BareRepo
@@ -193,18 +194,19 @@ def test_fleet_rollout_stops_at_a_failing_cluster(client: httpx.Client, tmp_path
     publish_v2(client, profile_id)
     repos[1].reject_pushes("frozen")
 
-    dry = client.post(f"{PROFILES}/{profile_id}/rollout", json={"version": 2, "dry_run": True})
-    assert [r["status"] for r in dry.json()["results"]] == ["would_change"] * 3
+    dry = run_rollout(client, profile_id, {"version": 2, "dry_run": True})
+    assert [r["status"] for r in dry["results"]] == ["would_change"] * 3
+    assert dry["state"] == "succeeded"
 
-    stopped = client.post(f"{PROFILES}/{profile_id}/rollout", json={"version": 2, "batch_size": 2})
-    statuses = [(r["cluster"], r["status"]) for r in stopped.json()["results"]]
+    stopped = run_rollout(client, profile_id, {"version": 2, "batch_size": 2})
+    statuses = [(r["cluster"], r["status"]) for r in stopped["results"]]
     assert statuses == [("fleet-0", "committed"), ("fleet-1", "failed"), ("fleet-2", "skipped")]
-    assert "frozen" in stopped.json()["results"][1]["reason"]
+    assert "frozen" in stopped["results"][1]["reason"]
+    assert stopped["state"] == "failed"
 
-    onward = client.post(
-        f"{PROFILES}/{profile_id}/rollout", json={"version": 2, "continue_on_error": True}
-    )
-    statuses = [(r["cluster"], r["status"]) for r in onward.json()["results"]]
+    onward = run_rollout(client, profile_id, {"version": 2, "continue_on_error": True})
+    assert onward["state"] == "succeeded"
+    statuses = [(r["cluster"], r["status"]) for r in onward["results"]]
     assert statuses == [("fleet-0", "skipped"), ("fleet-1", "failed"), ("fleet-2", "committed")]
     rows = client.get(f"{PROFILES}/{profile_id}/instantiations").json()
     assert {r["cluster"]: r["version"] for r in rows} == {"fleet-0": 2, "fleet-1": 1, "fleet-2": 2}

@@ -123,6 +123,11 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/org/tokens"): Call(A, json={"label": "another"}),
     ("DELETE", "/api/v1/org/tokens/{token_id}"): Call(A),
     ("GET", "/api/v1/org/audit"): Call(A),
+    # jobs
+    ("GET", "/api/v1/org/jobs"): Call(V),
+    ("GET", "/api/v1/org/jobs/{job_id}"): Call(V),
+    ("GET", "/api/v1/org/jobs/{job_id}/events"): Call(V),
+    ("POST", "/api/v1/org/jobs/{job_id}/cancel"): Call(E),
 }
 
 # Requests whose role depends on the body, beyond each route's minimum.
@@ -184,7 +189,10 @@ def _build(admin: httpx.Client, repo: BareRepo) -> dict[str, Any]:
     [row] = _ok(admin.get(f"{PROFILES}/{profile}/instantiations"))
     pending = _ok(admin.post(f"{stack}/stacks/from-profile", json={"profile_id": second}))
     token = _ok(admin.post("/api/v1/org/tokens", json={"label": "spare"}))["id"]
+    # A dry-run job: it changes nothing, and its routes need one.
+    job = _ok(admin.post(f"{PROFILES}/{profile}/rollout", json={"version": 1, "dry_run": True}))
     return {
+        "job_id": job["id"],
         "profile": profile,
         "number": 1,
         "draft": draft,

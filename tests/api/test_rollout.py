@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from tests.api.jobs import run_rollout
 from tests.api.test_clusters import CLUSTERS, commit, instantiate, register
 from tests.api.test_journey import PROFILES, import_doc
 from tests.documents import numbered
@@ -52,9 +53,7 @@ def rendered(repo: BareRepo) -> str:
 
 
 def rollout(client: httpx.Client, profile_id: int, **body: Any) -> dict[str, Any]:
-    answer = client.post(f"{PROFILES}/{profile_id}/rollout", json={"version": 2, **body})
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
+    return run_rollout(client, profile_id, {"version": 2, **body})
 
 
 def test_a_changed_default_reaches_clusters_on_upgrade_and_rollout(

@@ -18,6 +18,7 @@ from lamina.api import (
     routes_clusters,
     routes_drafts,
     routes_fleet,
+    routes_jobs,
     routes_profiles,
     routes_registries,
     routes_render,
@@ -55,6 +56,7 @@ def create_app(wired: Services) -> FastAPI:
     app.include_router(routes_registries.router)
     app.include_router(routes_tokens.router)
     app.include_router(routes_audit.router)
+    app.include_router(routes_jobs.router)
     _install_meta(app)
     problems.document(app)
     app.add_middleware(OffLoop)

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Response
 
 from lamina.api import schemas
 from lamina.api import schemas_clusters as s
+from lamina.api import schemas_jobs as sj
 from lamina.api.deps import PrincipalDep, ProfileRef, ServicesDep
 from lamina.api.inputs import Id
 from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
-from lamina.services import fleet
+from lamina.services.jobs import RolloutRequest
 
 router = APIRouter(prefix="/api/v1/org/stack-profiles", tags=["fleet"])
 
@@ -77,17 +78,24 @@ def undeprecate(
     return Response(status_code=204)
 
 
-@router.post("/{profile}/rollout", response_model=s.RolloutOut, responses=UPSTREAM)
+@router.post(
+    "/{profile}/rollout",
+    status_code=202,
+    response_model=sj.JobOut,
+    responses=UPSTREAM,
+)
 def rollout(
     profile_id: ProfileRef, body: s.RolloutIn, who: PrincipalDep, wired: ServicesDep
-) -> s.RolloutOut:
-    """Upgrade the matching instantiations in batches, with `parameters` applied to each,
-    stopping at the first failure unless told otherwise. A dry run is the real run without
-    the commit: every cluster is rendered and diffed, `would_change` ones keep their stack
-    draft (`draft_id`) for review, and it never stops early."""
-    steps = wired.fleet.rollout(
-        who,
-        profile_id,
+) -> sj.JobOut:
+    """Queue a rollout as a job (202): upgrade the matching instantiations in batches, with
+    `parameters` applied to each, stopping at the first failure unless told otherwise. A
+    dry run is the real run without the commit: every cluster is rendered and diffed,
+    `would_change` ones keep their stack draft (`draft_id`) for review, and it never stops
+    early. Follow it at `GET /api/v1/org/jobs/{id}` or its `/events` stream. The request
+    is checked first: an unknown or deprecated version, parameters of the wrong type or a
+    bad selector answer at once, and no job is made."""
+    request = RolloutRequest(
+        profile_id=profile_id,
         version=body.version,
         clusters=body.clusters,
         selector=body.selector,
@@ -97,13 +105,4 @@ def rollout(
         batch_size=body.batch_size,
         parameters={p.name: p.value for p in body.parameters},
     )
-    results = [s.RolloutStepOut(**fleet.as_dict(step)) for step in steps]
-    return s.RolloutOut(
-        version=body.version,
-        dry_run=body.dry_run,
-        results=results,
-        committed=sum(step.status == "committed" for step in steps),
-        would_change=sum(step.status == "would_change" for step in steps),
-        skipped=sum(step.status == "skipped" for step in steps),
-        failed=sum(step.status == "failed" for step in steps),
-    )
+    return sj.JobOut.of(wired.jobs.start_rollout(who, request), {})

@@ -22,6 +22,7 @@ PACKS = "/api/v1/org/packs"
 CLUSTERS = "/api/v1/org/clusters"
 TOKENS = "/api/v1/org/tokens"
 AUDIT = "/api/v1/org/audit"
+JOBS = "/api/v1/org/jobs"
 DEFAULT_SERVER = SETTINGS["LAMINA_SERVER"][0]
 
 ServerOption = Annotated[

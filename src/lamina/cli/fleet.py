@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lamina.cli import output, parameters
+from lamina.cli import jobs, output, parameters
 from lamina.cli.client import EXIT_API_ERROR, ApiClient
 from lamina.cli.common import (
     CLUSTERS,
@@ -154,6 +154,10 @@ def rollout(
         ),
     ] = None,
     param_file: ParamFileOption = None,
+    detach: Annotated[
+        bool,
+        typer.Option("--detach", help="Queue the rollout and print its job; do not watch it."),
+    ] = False,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
     fmt: OutputOption = OutputFormat.TABLE,
@@ -165,6 +169,9 @@ def rollout(
     the exit code is 1 when a cluster failed. A dry run renders and diffs every cluster as
     the real run would, never stops early, and keeps each changing cluster's stack draft:
     `stack diff CLUSTER DRAFT` shows it in full.
+
+    The rollout runs as a job on the server's workers: this command prints each cluster as
+    it is done; Ctrl-C stops watching, not the rollout (`lamina jobs cancel JOB` does).
     """
     body: dict[str, Any] = {
         "version": version,
@@ -176,19 +183,32 @@ def rollout(
         "batch_size": batch_size,
         "parameters": parameters.as_list(parameters.supplied(params, param_file)),
     }
+    table = fmt is OutputFormat.TABLE
     with connect(server, token) as api:
         name = str(api.get(f"{PROFILES}/{profile_id}")["profile"]["name"])
-        _announce(api, profile_id, name, body)
-        data = api.post(f"{PROFILES}/{profile_id}/rollout", body)
-    output.emit(data, fmt, lambda answer: _render_rollout(name, answer, dry_run=dry_run))
-    if data["failed"]:
-        if not (continue_on_error or dry_run) and fmt is OutputFormat.TABLE:
+        width = _announce(api, profile_id, name, body)
+        job = api.post(f"{PROFILES}/{profile_id}/rollout", body)
+        if detach:
+            output.step(
+                f"queued as job {job['id']}; follow it with: lamina jobs show {job['id']} --follow"
+            )
+            output.emit(job, fmt, lambda data: output.message(f"job {data['id']} {data['state']}"))
+            return
+        output.step(f"job {job['id']} (Ctrl-C stops watching; the rollout goes on)")
+        shown = (lambda r: output.message(result_line(r, width))) if table else None
+        final = jobs.follow(api, int(job["id"]), shown)
+    if table:
+        _summary(name, final, dry_run=dry_run)
+    else:
+        output.print_data(final, fmt)
+    if final["counts"].get("failed") or final["state"] == "failed":
+        if not (continue_on_error or dry_run) and table:
             output.step("stopped at the first failure; --continue-on-error goes on past it")
         raise typer.Exit(EXIT_API_ERROR)
 
 
-def _announce(api: ApiClient, profile_id: str, name: str, body: dict[str, Any]) -> None:
-    """The progress line before the rollout (the API answers once, when it is done)."""
+def _announce(api: ApiClient, profile_id: str, name: str, body: dict[str, Any]) -> int:
+    """Print the progress line before the rollout; the width of its clusters' names."""
     rows: list[dict[str, Any]] = api.get(f"{PROFILES}/{profile_id}/instantiations")
     chosen = rows
     if body["clusters"] is not None:
@@ -214,25 +234,34 @@ def _announce(api: ApiClient, profile_id: str, name: str, body: dict[str, Any]) 
     if current:
         line += f" ({current} already at version {version} or newer)"
     output.step(line + "…")
+    return max((len(r["cluster"]) for r in chosen), default=0)
 
 
-def _render_rollout(name: str, data: dict[str, Any], *, dry_run: bool) -> None:
-    results = data["results"]
-    width = max((len(r["cluster"]) for r in results), default=0)
-    for result in results:
-        status = STATUS_WORDS.get(result["status"], result["status"])
-        output.message(f"{result['cluster']:<{width}}  {status:<12}  {_detail(result)}".rstrip())
-    statuses = [r["status"] for r in results]
+def result_line(result: dict[str, Any], width: int) -> str:
+    """One cluster's line of a rollout: name, status, what happened."""
+    detail = result.get("detail") or result
+    status = STATUS_WORDS.get(result["status"], result["status"])
+    return f"{result['cluster']:<{width}}  {status:<12}  {_detail(detail)}".rstrip()
+
+
+def _summary(name: str, job: dict[str, Any], *, dry_run: bool) -> None:
+    counts = job["counts"]
     first = "would_change" if dry_run else "committed"
-    counts = [
-        f"{statuses.count(status)} {STATUS_WORDS.get(status, status)}"
+    shown = [
+        f"{counts.get(status, 0)} {STATUS_WORDS.get(status, status)}"
         for status in (first, "failed", "skipped")
     ]
-    where = f"version {data['version']} of {name}"
+    where = f"version {job['request']['version']} of {name}"
     if dry_run:
-        output.message(f"dry run of {where}: {', '.join(counts)}; nothing was committed")
+        output.message(f"dry run of {where}: {', '.join(shown)}; nothing was committed")
     else:
-        output.message(f"rollout of {where}: {', '.join(counts)}")
+        output.message(f"rollout of {where}: {', '.join(shown)}")
+    if job["state"] == "cancelled":
+        output.message(
+            f"job {job['id']} was cancelled after {job['done']} of {job['total']} clusters"
+        )
+    elif job["state"] == "failed" and job.get("error") and not counts.get("failed"):
+        output.message(f"job {job['id']} failed: {job['error']}")
 
 
 def _detail(result: dict[str, Any]) -> str:

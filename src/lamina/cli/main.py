@@ -38,6 +38,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "serve",
         "Run the Lamina API on the database of LAMINA_DATABASE_URL (migrated on start).",
     ),
+    "worker": (
+        "lamina.cli.server",
+        "worker",
+        "Run queued jobs (rollouts) until stopped with Ctrl-C or SIGTERM.",
+    ),
     "version": (
         "lamina.cli.server",
         "show_version",
@@ -81,6 +86,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "Issue API tokens straight into the database (LAMINA_DATABASE_URL); list and "
         "revoke them over the API.",
+    ),
+    "jobs": (
+        "lamina.cli.jobs",
+        "app",
+        "Follow and cancel the org's jobs: rollouts run by the server's workers.",
     ),
     "audit": (
         "lamina.cli.audit",

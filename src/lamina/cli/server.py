@@ -67,7 +67,51 @@ def serve(
         output.message(tools)
         # uvicorn's logging setup keeps a logger's filters, so this survives it.
         logs.install_access_redaction()
-        uvicorn.run(create_app(wired), host=host, port=port, log_level="info")
+        worker = wired.embedded_worker() if settings.worker_threads > 0 else None
+        if worker is not None:
+            worker.start()
+        try:
+            uvicorn.run(create_app(wired), host=host, port=port, log_level="info")
+        finally:
+            if worker is not None:
+                worker.stop()
+    finally:
+        wired.store.dispose()
+
+
+def worker(
+    threads: Annotated[
+        int,
+        typer.Option(
+            "--threads",
+            min=1,
+            max=64,
+            help="Jobs run at once by this process.",
+        ),
+    ] = 2,
+) -> None:
+    """Run queued jobs (rollouts) until stopped with Ctrl-C or SIGTERM.
+
+    Start as many as you like, on as many machines, against the same LAMINA_DATABASE_URL
+    and LAMINA_QUEUE_URL: each job runs on one worker at a time, each cluster is delivered
+    by one worker at a time, and a job whose worker died resumes on another. On Ctrl-C the
+    worker finishes the cluster it is on and stops; a second Ctrl-C stops at once (the job
+    resumes elsewhere). To run jobs only in workers, give the API process
+    LAMINA_WORKER_THREADS=0.
+    """
+    import logging
+
+    from lamina.config import Settings, build_services
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = replace(Settings(), demo=False)
+    wired = build_services(settings)
+    try:
+        output.message(
+            f"worker: {threads} threads on the queue {mask_password(wired.queue.url)}, "
+            f"store {mask_password(settings.database_url)}"
+        )
+        wired.embedded_worker(workers=threads).run()
     finally:
         wired.store.dispose()
 

@@ -75,6 +75,57 @@ class ApiToken:
         return None
 
 
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Job:
+    """Long work over many clusters (a rollout), run by a worker that holds its lease.
+
+    `request` is what was asked, with parameter values sealed apart; `total` the number of
+    clusters it covers; its results are rows of their own (JobResult)."""
+
+    id: int
+    org_id: int
+    kind: str
+    state: JobState
+    request: dict[str, JSON]
+    role: Role
+    token_id: int
+    created_by: str
+    total: int
+    cancel_requested: bool
+    attempts: int
+    created_at: datetime
+    worker: str | None = None
+    lease_until: datetime | None = None
+    error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a job did on one cluster; `id` orders the results of a job."""
+
+    id: int
+    job_id: int
+    cluster_id: int
+    cluster: str
+    status: str
+    detail: dict[str, JSON]
+    at: datetime
+
+
 @dataclass(frozen=True)
 class AuditEvent:
     """One write through the API: who, in which org, what (method and route), on what

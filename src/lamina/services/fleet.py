@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -87,6 +87,24 @@ class FleetService:
             for i, name in rows
         ]
 
+    def plan(
+        self,
+        principal: Principal,
+        profile_id: int,
+        *,
+        version: int,
+        clusters: list[str] | None = None,
+        selector: str = "",
+        parameters: dict[str, Any] | None = None,
+    ) -> list[InstantiationRow]:
+        """The instantiations a rollout of `version` covers, after checking the request:
+        the version exists and is not deprecated, `parameters` are of the types it
+        declares (InvalidInput, NotFound or Conflict before any cluster is touched)."""
+        require(principal, Role.EDITOR)
+        chosen = selectors.parse_selector(selector)
+        self._check_version(principal, profile_id, version, dict(parameters or {}))
+        return self._targets(principal, profile_id, clusters, chosen)
+
     def rollout(
         self,
         principal: Principal,
@@ -101,22 +119,38 @@ class FleetService:
         batch_size: int = 10,
         parameters: dict[str, Any] | None = None,
         progress: Progress | None = None,
+        done: Mapping[int, str] | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> list[RolloutStep]:
         """Upgrade the matching instantiations to `version` in batches, with `parameters`
         applied to each; stop at the first failure unless `continue_on_error`.
 
         A dry run is the real run without the commit: each cluster's stack draft is made and
         diffed exactly as the real run does, then kept for review instead of committed, and
-        it never stops early. Unchanged stacks at `version` are skipped by both."""
-        require(principal, Role.EDITOR)
-        chosen = selectors.parse_selector(selector)
+        it never stops early. Unchanged stacks at `version` are skipped by both.
+
+        `done` (cluster id → status) names the clusters an earlier attempt of the same
+        rollout recorded, which are left out; `cancelled` is asked before each batch. Each
+        cluster is delivered under its delivery lock, so two rollouts never work on one
+        cluster at once."""
         supplied = dict(parameters or {})
-        self._check_version(principal, profile_id, version, supplied)
-        targets = self._targets(principal, profile_id, clusters, chosen)
+        targets = self.plan(
+            principal,
+            profile_id,
+            version=version,
+            clusters=clusters,
+            selector=selector,
+            parameters=supplied,
+        )
+        recorded = dict(done or {})
         steps: list[RolloutStep] = []
-        stopped = False
+        stopped = not (continue_on_error or dry_run) and "failed" in recorded.values()
         for start in range(0, len(targets), max(1, batch_size)):
+            if cancelled is not None and cancelled():
+                break
             for row in targets[start : start + batch_size]:
+                if row.cluster_id in recorded:
+                    continue
                 if stopped:
                     reason = "stopped after a failure"
                     step = RolloutStep(
@@ -128,12 +162,26 @@ class FleetService:
                         row.cluster, row.id, "skipped", reason, cluster_id=row.cluster_id
                     )
                 else:
-                    step = self._upgrade(principal, row, version, supplied, dry_run)
+                    step = self._delivered(principal, row, version, supplied, dry_run)
                     stopped = step.status == "failed" and not (continue_on_error or dry_run)
                 steps.append(step)
                 if progress is not None:
                     progress(step)
         return steps
+
+    def _delivered(
+        self,
+        principal: Principal,
+        row: InstantiationRow,
+        version: int,
+        supplied: dict[str, Any],
+        dry_run: bool,
+    ) -> RolloutStep:
+        try:
+            with self._store.delivery_lock(row.cluster_id, what=f"cluster '{row.cluster}'"):
+                return self._upgrade(principal, row, version, supplied, dry_run)
+        except LaminaError as error:  # the lock was held too long by another delivery
+            return _failed(row, error)
 
     def _check_version(
         self, principal: Principal, profile_id: int, version: int, supplied: dict[str, Any]

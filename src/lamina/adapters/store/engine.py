@@ -148,6 +148,10 @@ class SqlStore:
         across threads and processes. Conflict naming `what` after a long wait."""
         return self._locks.hold("cluster", cluster_id, what=what)
 
+    def delivery_lock(self, cluster_id: int, *, what: str) -> AbstractContextManager[None]:
+        """Held while a job delivers to one cluster, across threads and processes."""
+        return self._locks.hold("deliver", cluster_id, what=what)
+
     def check(self) -> None:
         """StoreUnavailable unless the database is there, the same one, and answers."""
         with self.unit_of_work() as uow:

@@ -13,6 +13,7 @@ from lamina.adapters.store import tables as t
 from lamina.adapters.store.audit import SqlAudit
 from lamina.adapters.store.clusters import SqlClusters, SqlStacks
 from lamina.adapters.store.contents import SqlRenders
+from lamina.adapters.store.jobs import SqlJobs
 from lamina.adapters.store.registries import SqlRegistries
 from lamina.adapters.store.rows import aware
 from lamina.adapters.store.tokens import SqlTokens
@@ -409,3 +410,4 @@ class SqlUnitOfWork:
         self.clusters = SqlClusters(conn)
         self.stacks = SqlStacks(conn)
         self.renders = SqlRenders(conn)
+        self.jobs = SqlJobs(conn)

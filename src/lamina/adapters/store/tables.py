@@ -257,3 +257,41 @@ version_deprecations = sa.Table(
     sa.Column("note", sa.Text, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
 )
+
+# Long work over many clusters: the request (secret values sealed apart), who asked, the
+# lease of the worker running it, and one result row per cluster done.
+jobs = _table(
+    "jobs",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("secrets_sealed", sa.Text, nullable=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("token_id", sa.Integer, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False),
+    sa.Column("worker", sa.String(200), nullable=True),
+    sa.Column("lease_until", Timestamp, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("started_at", Timestamp, nullable=True),
+    sa.Column("finished_at", Timestamp, nullable=True),
+    sa.Index(None, "org_id", "id"),
+    sa.Index(None, "state"),
+)
+
+job_results = _table(
+    "job_results",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("job_id", sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("cluster_id", sa.Integer, nullable=False),
+    sa.Column("cluster", sa.String(63), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.UniqueConstraint("job_id", "cluster_id"),
+)

@@ -1,0 +1,208 @@
+"""SQL repository of jobs: the request, the lease of the worker running it, and the
+per-cluster results in the order they were recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from lamina.adapters.store import tables as t
+from lamina.adapters.store.rows import aware
+from lamina.domain.models import Job, JobResult, JobState, Page, Role
+
+
+def _maybe(value: Any) -> datetime | None:
+    return aware(value) if value is not None else None
+
+
+def _job(row: RowMapping) -> Job:
+    return Job(
+        id=row["id"],
+        org_id=row["org_id"],
+        kind=row["kind"],
+        state=JobState(row["state"]),
+        request=dict(row["request"]),
+        role=Role(row["role"]),
+        token_id=row["token_id"],
+        created_by=row["created_by"],
+        total=row["total"],
+        cancel_requested=bool(row["cancel_requested"]),
+        attempts=row["attempts"],
+        created_at=aware(row["created_at"]),
+        worker=row["worker"],
+        lease_until=_maybe(row["lease_until"]),
+        error=row["error"],
+        started_at=_maybe(row["started_at"]),
+        finished_at=_maybe(row["finished_at"]),
+    )
+
+
+def _result(row: RowMapping) -> JobResult:
+    return JobResult(
+        id=row["id"],
+        job_id=row["job_id"],
+        cluster_id=row["cluster_id"],
+        cluster=row["cluster"],
+        status=row["status"],
+        detail=dict(row["detail"]),
+        at=aware(row["at"]),
+    )
+
+
+class SqlJobs:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def create(self, job: Job, *, secrets_sealed: str | None) -> Job:
+        row = (
+            self._conn.execute(
+                sa.insert(t.jobs)
+                .values(
+                    org_id=job.org_id,
+                    kind=job.kind,
+                    state=job.state.value,
+                    request=job.request,
+                    secrets_sealed=secrets_sealed,
+                    role=job.role.value,
+                    token_id=job.token_id,
+                    created_by=job.created_by,
+                    total=job.total,
+                    cancel_requested=False,
+                    attempts=0,
+                    created_at=job.created_at,
+                )
+                .returning(t.jobs)
+            )
+            .mappings()
+            .one()
+        )
+        return _job(row)
+
+    def get(self, org_id: int | None, job_id: int) -> Job | None:
+        j = t.jobs.c
+        query = sa.select(t.jobs).where(j.id == job_id)
+        if org_id is not None:
+            query = query.where(j.org_id == org_id)
+        row = self._conn.execute(query).mappings().first()
+        return _job(row) if row else None
+
+    def secrets(self, job_id: int) -> str | None:
+        found: str | None = self._conn.execute(
+            sa.select(t.jobs.c.secrets_sealed).where(t.jobs.c.id == job_id)
+        ).scalar_one_or_none()
+        return found
+
+    def page(self, org_id: int, *, page: int, page_size: int) -> Page[Job]:
+        j = t.jobs.c
+        total = self._conn.execute(
+            sa.select(sa.func.count()).select_from(t.jobs).where(j.org_id == org_id)
+        ).scalar_one()
+        rows = self._conn.execute(
+            sa.select(t.jobs)
+            .where(j.org_id == org_id)
+            .order_by(j.id.desc())
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        ).mappings()
+        return Page([_job(r) for r in rows], total, page, page_size)
+
+    def claim(self, job_id: int, *, worker: str, now: datetime, until: datetime) -> Job | None:
+        j = t.jobs.c
+        free = sa.or_(
+            j.state == JobState.QUEUED.value,
+            sa.and_(j.state == JobState.RUNNING.value, j.lease_until < now),
+        )
+        taken = self._conn.execute(
+            sa.update(t.jobs)
+            .where(j.id == job_id, free)
+            .values(
+                state=JobState.RUNNING.value,
+                worker=worker,
+                lease_until=until,
+                attempts=j.attempts + 1,
+                started_at=sa.func.coalesce(j.started_at, now),
+            )
+        )
+        return self.get(None, job_id) if taken.rowcount == 1 else None
+
+    def renew(self, job_id: int, *, worker: str, until: datetime) -> bool:
+        j = t.jobs.c
+        done = self._conn.execute(
+            sa.update(t.jobs)
+            .where(j.id == job_id, j.worker == worker, j.state == JobState.RUNNING.value)
+            .values(lease_until=until)
+        )
+        return done.rowcount == 1
+
+    def finish(
+        self, job_id: int, *, worker: str, state: JobState, error: str | None, now: datetime
+    ) -> bool:
+        j = t.jobs.c
+        done = self._conn.execute(
+            sa.update(t.jobs)
+            .where(j.id == job_id, j.worker == worker, j.state == JobState.RUNNING.value)
+            .values(state=state.value, error=error, finished_at=now, lease_until=None)
+        )
+        return done.rowcount == 1
+
+    def cancel(self, org_id: int, job_id: int, *, now: datetime) -> Job | None:
+        j = t.jobs.c
+        mine = (j.id == job_id, j.org_id == org_id)
+        self._conn.execute(
+            sa.update(t.jobs)
+            .where(*mine, j.state == JobState.QUEUED.value)
+            .values(state=JobState.CANCELLED.value, cancel_requested=True, finished_at=now)
+        )
+        self._conn.execute(
+            sa.update(t.jobs)
+            .where(*mine, j.state == JobState.RUNNING.value)
+            .values(cancel_requested=True)
+        )
+        return self.get(org_id, job_id)
+
+    def add_result(self, result: JobResult) -> JobResult:
+        row = (
+            self._conn.execute(
+                sa.insert(t.job_results)
+                .values(
+                    job_id=result.job_id,
+                    cluster_id=result.cluster_id,
+                    cluster=result.cluster,
+                    status=result.status,
+                    detail=result.detail,
+                    at=result.at,
+                )
+                .returning(t.job_results)
+            )
+            .mappings()
+            .one()
+        )
+        return _result(row)
+
+    def results(self, job_id: int, *, after: int = 0, limit: int = 1000) -> list[JobResult]:
+        r = t.job_results.c
+        rows = self._conn.execute(
+            sa.select(t.job_results)
+            .where(r.job_id == job_id, r.id > after)
+            .order_by(r.id)
+            .limit(limit)
+        ).mappings()
+        return [_result(row) for row in rows]
+
+    def counts(self, job_id: int) -> dict[str, int]:
+        r = t.job_results.c
+        rows = self._conn.execute(
+            sa.select(r.status, sa.func.count()).where(r.job_id == job_id).group_by(r.status)
+        )
+        return {status: count for status, count in rows}
+
+    def unfinished(self, now: datetime) -> list[int]:
+        j = t.jobs.c
+        stale = sa.or_(
+            j.state == JobState.QUEUED.value,
+            sa.and_(j.state == JobState.RUNNING.value, j.lease_until < now),
+        )
+        return list(self._conn.execute(sa.select(j.id).where(stale).order_by(j.id)).scalars())
