@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from bench import cli, fleet, profiles, render, storage
+from bench import cli, fleet, profiles, render, search, storage
 
 BENCHMARKS = {
     "profiles": profiles.main,
+    "search": search.main,
     "render": render.main,
     "fleet": fleet.main,
     "storage": storage.main,

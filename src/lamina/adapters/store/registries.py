@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.ext.compiler import compiles
 
 from lamina.adapters.store import tables as t
 from lamina.adapters.store.rows import aware
@@ -40,6 +42,60 @@ def _pack(row: RowMapping) -> PackVersion:
         urls=tuple(row["urls"]),
         created=row["created"],
     )
+
+
+# FTS5 trigram MATCH finds nothing for fewer than three characters: shorter search text scans.
+_TRIGRAM = 3
+
+
+class _DrivingJoin(sa.Join):
+    """An inner join whose left side is read first: SQLite's CROSS JOIN fixes the order, so
+    that the few rows an index found drive the query instead of a scan of an org's rows."""
+
+    inherit_cache = True
+
+
+@compiles(_DrivingJoin, "sqlite")
+def _compile_driving_join(join: _DrivingJoin, compiler: Any, **kw: Any) -> str:
+    # The left side is the FTS5 subquery below, which holds no JOIN of its own.
+    return str(compiler.visit_join(join, **kw)).replace(" JOIN ", " CROSS JOIN ", 1)
+
+
+def _has_table(conn: Connection, name: str) -> bool:
+    """Whether the SQLite database has table `name`; asked once per connection."""
+    key = f"lamina_has_table_{name}"
+    if key not in conn.info:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        conn.info[key] = conn.exec_driver_sql(query, (name,)).first() is not None
+    return bool(conn.info[key])
+
+
+def text_search(
+    conn: Connection, table: sa.Table, fts: str, text: str
+) -> tuple[sa.FromClause, sa.ColumnElement[bool]]:
+    """The FROM and the condition for the rows whose name or description contains `text`:
+    LIKE wildcards in it are literal, ASCII case is ignored (ILIKE on PostgreSQL, whose
+    pg_trgm indexes of migration 0011 serve it).
+
+    On SQLite the FTS5 trigram table `fts` (migration 0011) finds the candidate rows; its
+    Unicode case folding finds a superset of what LIKE finds, and the LIKE kept on the
+    candidates makes the answer exactly that of a scan. Text shorter than three characters
+    (trigrams find nothing) or a database without the FTS5 table scans with LIKE alone."""
+    like = sa.or_(
+        table.c.name.icontains(text, autoescape=True),
+        table.c.description.icontains(text, autoescape=True),
+    )
+    if conn.dialect.name != "sqlite" or len(text) < _TRIGRAM or not _has_table(conn, fts):
+        return table, like
+    # One FTS5 string (a phrase): no operator, column filter or prefix syntax of the input.
+    phrase = '"' + text.replace('"', '""') + '"'
+    matched = (
+        sa.text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :phrase")
+        .bindparams(sa.bindparam("phrase", phrase, unique=True))
+        .columns(sa.column("rowid", sa.Integer))
+        .subquery(f"{fts}_match")
+    )
+    return _DrivingJoin(matched, table, table.c.id == matched.c.rowid), like
 
 
 class SqlRegistries:
@@ -141,16 +197,13 @@ class SqlRegistries:
     ) -> Page[PackSummary]:
         p, r = t.pack_versions.c, t.registries.c
         where = [r.org_id == org_id, p.is_latest.is_(True)]
+        source: sa.FromClause = t.pack_versions
         if search:
-            where.append(
-                sa.or_(
-                    p.name.icontains(search, autoescape=True),
-                    p.description.icontains(search, autoescape=True),
-                )
-            )
+            source, matches = text_search(self._conn, t.pack_versions, "pack_versions_fts", search)
+            where.append(matches)
         if registry:
             where.append(r.name == registry)
-        joined = t.pack_versions.join(t.registries, r.id == p.registry_id)
+        joined = source.join(t.registries, r.id == p.registry_id)
         total = self._conn.execute(
             sa.select(sa.func.count()).select_from(joined).where(*where)
         ).scalar_one()

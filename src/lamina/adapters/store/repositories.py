@@ -14,7 +14,7 @@ from lamina.adapters.store.audit import SqlAudit
 from lamina.adapters.store.clusters import SqlClusters, SqlStacks
 from lamina.adapters.store.contents import SqlRenders
 from lamina.adapters.store.jobs import SqlJobs
-from lamina.adapters.store.registries import SqlRegistries
+from lamina.adapters.store.registries import SqlRegistries, text_search
 from lamina.adapters.store.rows import aware
 from lamina.adapters.store.tokens import SqlTokens
 from lamina.domain.errors import StaleWrite
@@ -77,13 +77,10 @@ class SqlProfiles:
 
     def page(self, org_id: int, query: ProfileQuery) -> Page[Profile]:
         where = [self._visible(org_id, query.include_public), t.profiles.c.archived_at.is_(None)]
+        source: sa.FromClause = t.profiles
         if query.search:
-            where.append(
-                sa.or_(
-                    t.profiles.c.name.icontains(query.search, autoescape=True),
-                    t.profiles.c.description.icontains(query.search, autoescape=True),
-                )
-            )
+            source, matches = text_search(self._conn, t.profiles, "profiles_fts", query.search)
+            where.append(matches)
         if query.category:
             where.append(t.profiles.c.category == query.category)
         if query.tag:
@@ -94,10 +91,11 @@ class SqlProfiles:
         if query.names:
             where.append(t.profiles.c.name.in_(query.names))
         total = self._conn.execute(
-            sa.select(sa.func.count()).select_from(t.profiles).where(*where)
+            sa.select(sa.func.count()).select_from(source).where(*where)
         ).scalar_one()
         rows = self._conn.execute(
             sa.select(t.profiles)
+            .select_from(source)
             .where(*where)
             .order_by(t.profiles.c.name, t.profiles.c.id)
             .limit(query.page_size)
