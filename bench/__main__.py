@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import cli, fleet, profiles, render, search, storage
+from bench import api_workers, cli, fleet, profiles, render, search, storage
 
 BENCHMARKS = {
     "profiles": profiles.main,
@@ -13,6 +13,7 @@ BENCHMARKS = {
     "fleet": fleet.main,
     "storage": storage.main,
     "cli": cli.main,
+    "api_workers": api_workers.main,
 }
 
 

@@ -67,6 +67,16 @@ def create_app(wired: Services) -> FastAPI:
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app over services built from the environment's settings, for each process of
+    `lamina serve --workers N` (the parent process migrated the store already)."""
+    from lamina.api import logs
+    from lamina.config import build_services
+
+    logs.install_access_redaction()
+    return create_app(build_services(migrate=False))
+
+
 def _install_meta(app: FastAPI) -> None:
     app.mount(ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
 

@@ -12,7 +12,7 @@ import typer
 
 import lamina
 from lamina.cli import output
-from lamina.cli.client import EXIT_API_ERROR
+from lamina.cli.client import EXIT_API_ERROR, EXIT_USAGE, CliError
 from lamina.cli.common import OutputOption
 from lamina.cli.output import OutputFormat
 from lamina.domain.models import Role
@@ -43,6 +43,15 @@ def serve(
             envvar="LAMINA_PORT", min=1, max=65535, help="Port to listen on.", show_envvar=True
         ),
     ] = int(SETTINGS["LAMINA_PORT"][0]),
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="API processes (PostgreSQL only; SQLite serves from one process).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the Lamina API on the database of LAMINA_DATABASE_URL (migrated on start).
 
@@ -56,6 +65,12 @@ def serve(
     from lamina.config import Settings, build_services
 
     settings = replace(Settings(), host=host, port=port)
+    if workers > 1 and not settings.database_url.startswith(("postgresql", "postgres")):
+        raise CliError(
+            "--workers needs PostgreSQL",
+            "SQLite serves from one process: set LAMINA_DATABASE_URL to a PostgreSQL database",
+            exit_code=EXIT_USAGE,
+        )
     wired = build_services(settings)
     try:
         tools = _checked_tools(wired)
@@ -71,7 +86,19 @@ def serve(
         if worker is not None:
             worker.start()
         try:
-            uvicorn.run(create_app(wired), host=host, port=port, log_level="info")
+            if workers > 1:
+                # Each process builds its own services from the same environment; this one
+                # migrated and seeded the store, supervises them and runs the job workers.
+                uvicorn.run(
+                    "lamina.api.app:app_from_environment",
+                    factory=True,
+                    host=host,
+                    port=port,
+                    workers=workers,
+                    log_level="info",
+                )
+            else:
+                uvicorn.run(create_app(wired), host=host, port=port, log_level="info")
         finally:
             if worker is not None:
                 worker.stop()
