@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -137,6 +138,11 @@ def report_delivery(tmp: Path) -> None:
             f"  render per cluster: first {renders[0] * 1000:.2f} ms (cold), "
             f"first 10 {first_r * 1000:.2f} ms, "
             f"last 10 {last_r * 1000:.2f} ms (Git grows with the clusters sharing one repository)"
+        )
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"  peak RSS of this process {peak:.0f} MB (render cache holds "
+            f"{wired.render.cache_bytes / 2**20:.0f} MB by its estimate; target <= 400 MB)"
         )
 
 

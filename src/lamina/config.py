@@ -75,6 +75,8 @@ class Settings:
     job_lease_seconds: float = field(
         default_factory=lambda: float(setting("LAMINA_JOB_LEASE_SECONDS"))
     )
+    render_cache_mb: int = field(default_factory=lambda: int(setting("LAMINA_RENDER_CACHE_MB")))
+    chart_cache_mb: int = field(default_factory=lambda: int(setting("LAMINA_CHART_CACHE_MB")))
     schema: str | None = None
 
 
@@ -145,6 +147,7 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         engine=HelmEngine(),
         blobs=DiskBlobStore(settings.data_dir / "charts"),
         cipher=cipher,
+        loaded_bytes=settings.chart_cache_mb * 2**20,
     )
     kustomizer = KustomizeBuilder(tool=settings.kustomize or None)
     render = RenderService(
@@ -152,6 +155,7 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         charts=charts,
         kustomizer=kustomizer,
         codec=codec,
+        cache_bytes=settings.render_cache_mb * 2**20,
     )
     clusters = ClusterService(store=store, clock=clock, cipher=cipher, policy=policy)
     schemas = KubeSchemaValidator()

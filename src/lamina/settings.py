@@ -62,6 +62,16 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "How long a worker's claim on a job lasts without renewal (renewed every third of "
         "it); a job whose worker died is resumed by another after this",
     ),
+    "LAMINA_RENDER_CACHE_MB": (
+        "256",
+        "Memory for rendered layers kept for reuse, per process (estimated at ten times "
+        "their text)",
+    ),
+    "LAMINA_CHART_CACHE_MB": (
+        "256",
+        "Memory for loaded charts kept for reuse, per process (estimated at ten times their "
+        "archive)",
+    ),
     "LAMINA_SERVER": ("http://127.0.0.1:8080", "API address the CLI client commands talk to"),
     "LAMINA_TOKEN": ("", "API token the CLI client commands send"),
 }

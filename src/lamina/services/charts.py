@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,10 +16,14 @@ from lamina.domain import semver
 from lamina.domain.errors import InvalidChart, InvalidInput, Issue, RegistryUnavailable
 from lamina.domain.models import PackVersion, Registry, RegistryConfig, RegistryKind
 from lamina.ports import BlobStore, ChartEngine, ChartSource, Cipher, LoadedChart, UnitOfWork
+from lamina.services.caches import ByteLru
 
 MAX_ARCHIVE_BYTES = 20 * 1024 * 1024
 INDEX_TTL_SECONDS = 300.0
-LOADED_CHARTS = 128
+LOADED_CHART_BYTES = 256 * 2**20
+# A loaded chart holds its unpacked files and the engine's parsed templates: counted as
+# ten times its (compressed) archive.
+ARCHIVE_WEIGHT = 10
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class ChartLibrary:
         blobs: BlobStore,
         cipher: Cipher,
         max_archive_bytes: int = MAX_ARCHIVE_BYTES,
+        loaded_bytes: int = LOADED_CHART_BYTES,
     ) -> None:
         self._sources = sources
         self.engine = engine
@@ -56,7 +60,9 @@ class ChartLibrary:
         self._cipher = cipher
         self._max_bytes = max_archive_bytes
         self._indexes: dict[str, tuple[float, list[PackVersion]]] = {}
-        self._loaded: OrderedDict[str, LoadedChart] = OrderedDict()
+        self._loaded: ByteLru[str, tuple[LoadedChart, int]] = ByteLru(
+            loaded_bytes, lambda held: ARCHIVE_WEIGHT * held[1], on_evict=self._forget
+        )
         self._defaults: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -168,39 +174,39 @@ class ChartLibrary:
         """The loaded chart (kept in memory by digest) and its digest."""
         wanted = expected_digest or resolved.pack.digest
         if wanted:
-            with self._lock:
-                hit = self._loaded.get(wanted)
-            if hit is not None:
-                return hit, wanted
+            held = self._loaded.get(wanted)
+            if held is not None:
+                return held[0], wanted
         data, digest = self.archive(resolved, expected_digest=expected_digest)
         chart = self.loaded(data, digest)
         return chart, digest
 
     def held(self, digest: str) -> LoadedChart | None:
         """The chart with this digest if it is loaded already."""
-        with self._lock:
-            return self._loaded.get(digest)
+        found = self._loaded.get(digest)
+        return found[0] if found is not None else None
 
     def loaded(self, data: bytes, digest: str) -> LoadedChart:
-        with self._lock:
-            hit = self._loaded.get(digest)
-            if hit is not None:
-                self._loaded.move_to_end(digest)
-                return hit
+        found = self._loaded.get(digest)
+        if found is not None:
+            return found[0]
         chart = self.engine.load(data)
-        with self._lock:
-            self._loaded[digest] = chart
-            while len(self._loaded) > LOADED_CHARTS:
-                evicted, _ = self._loaded.popitem(last=False)
-                self._defaults.pop(evicted, None)
+        self._loaded.put(digest, (chart, len(data)))
         return chart
+
+    def _forget(self, digest: str) -> None:
+        with self._lock:
+            self._defaults.pop(digest, None)
 
     def default_values(self, chart: LoadedChart, digest: str) -> dict[str, Any]:
         """The chart's complete defaults (cached: never mutate the result)."""
-        cached = self._defaults.get(digest)
+        with self._lock:
+            cached = self._defaults.get(digest)
         if cached is None:
             cached = self.engine.default_values(chart)
-            self._defaults[digest] = cached
+            if digest in self._loaded:  # forgotten with the chart it belongs to
+                with self._lock:
+                    self._defaults[digest] = cached
         return cached
 
     def from_lock(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,9 +30,13 @@ from lamina.domain.expansion import FlatLayer
 from lamina.domain.models import ProfileVersion
 from lamina.domain.objects import RenderedLayer, RenderedObject, is_object
 from lamina.ports import ChartEngine, Kustomizer, LoadedChart, ManifestCodec, Store, UnitOfWork
+from lamina.services.caches import ByteLru
 from lamina.services.charts import ChartLibrary, ResolvedChart
 
-RENDER_CACHE_ENTRIES = 4096
+RENDER_CACHE_BYTES = 256 * 2**20
+# A rendered layer weighs its text plus, once parsed, its objects: Python dicts and strings
+# take about eight times the YAML they came from, so a layer counts as ten times its text.
+TEXT_WEIGHT = 10
 MAX_NESTED_VERSIONS = 200
 
 
@@ -105,15 +108,21 @@ class Inputs:
 
 class RenderService:
     def __init__(
-        self, *, store: Store, charts: ChartLibrary, kustomizer: Kustomizer, codec: ManifestCodec
+        self,
+        *,
+        store: Store,
+        charts: ChartLibrary,
+        kustomizer: Kustomizer,
+        codec: ManifestCodec,
+        cache_bytes: int = RENDER_CACHE_BYTES,
     ) -> None:
         self._store = store
         self._charts = charts
         self._engine: ChartEngine = charts.engine
         self._kustomizer = kustomizer
         self._codec = codec
-        self._cache: OrderedDict[tuple[Any, ...], RenderedLayer] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._cache: ByteLru[tuple[Any, ...], RenderedLayer] = ByteLru(cache_bytes, _weight)
+        self._count_lock = threading.Lock()
         self.cache_hits = 0
         self.cache_misses = 0
 
@@ -361,24 +370,24 @@ class RenderService:
         return self._layer_of(layer, {"kustomize": text})
 
     def _cached(self, key: tuple[Any, ...]) -> RenderedLayer | None:
-        with self._cache_lock:
-            hit = self._cache.get(key)
+        hit = self._cache.get(key)
+        with self._count_lock:
             if hit is None:
                 self.cache_misses += 1
-                return None
-            self._cache.move_to_end(key)
-            self.cache_hits += 1
-            return hit
+            else:
+                self.cache_hits += 1
+        return hit
 
     def _store_cached(self, key: tuple[Any, ...], rendered: RenderedLayer) -> None:
-        with self._cache_lock:
-            self._cache[key] = rendered
-            while len(self._cache) > RENDER_CACHE_ENTRIES:
-                self._cache.popitem(last=False)
+        self._cache.put(key, rendered)
 
     def clear_cache(self) -> None:
-        with self._cache_lock:
-            self._cache.clear()
+        self._cache.clear()
+
+    @property
+    def cache_bytes(self) -> int:
+        """What the kept rendered layers weigh (an estimate, see TEXT_WEIGHT)."""
+        return self._cache.bytes
 
 
 def _plan_layer(layer: FlatLayer) -> _LayerPlan:
@@ -549,3 +558,8 @@ def _in_layer(error: LaminaError, layer: FlatLayer, path: str) -> RenderFailed:
         for issue in error.issues
     ] or [Issue(path, "render_failed", f"layer '{layer.name}': {error.detail}")]
     return RenderFailed(f"Layer '{layer.name}' failed to render", issues=issues)
+
+
+def _weight(layer: RenderedLayer) -> int:
+    text = sum(len(source) + len(body) for source, body in layer.files.items())
+    return TEXT_WEIGHT * text
