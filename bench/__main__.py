@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_workers, cli, fleet, profiles, render, search, storage
+from bench import api_workers, cli, fleet, profiles, render, rollout, search, storage
 
 BENCHMARKS = {
     "profiles": profiles.main,
     "search": search.main,
     "render": render.main,
     "fleet": fleet.main,
+    "rollout": rollout.main,
     "storage": storage.main,
     "cli": cli.main,
     "api_workers": api_workers.main,

@@ -162,7 +162,9 @@ class FleetService:
                         row.cluster, row.id, "skipped", reason, cluster_id=row.cluster_id
                     )
                 else:
-                    step = self._delivered(principal, row, version, supplied, dry_run)
+                    step = self._delivered(
+                        principal, profile_id, row, version, supplied, dry_run, only_outdated
+                    )
                     stopped = step.status == "failed" and not (continue_on_error or dry_run)
                 steps.append(step)
                 if progress is not None:
@@ -172,15 +174,40 @@ class FleetService:
     def _delivered(
         self,
         principal: Principal,
+        profile_id: int,
         row: InstantiationRow,
         version: int,
         supplied: dict[str, Any],
         dry_run: bool,
+        only_outdated: bool,
     ) -> RolloutStep:
+        """Upgrade one instantiation under its cluster's delivery lock. A commit a crash
+        interrupted on that cluster (a worker killed mid-push) is settled first, and the
+        instantiation read again: it may be at `version` already."""
         try:
             with self._store.delivery_lock(row.cluster_id, what=f"cluster '{row.cluster}'"):
+                if self._stacks.settle(principal, row.cluster_id):
+                    current = next(
+                        (
+                            r
+                            for r in self.instantiations(principal, profile_id)
+                            if r.cluster_id == row.cluster_id
+                        ),
+                        None,
+                    )
+                    if current is None:
+                        reason = "no longer runs the profile"
+                        return RolloutStep(
+                            row.cluster, row.id, "skipped", reason, cluster_id=row.cluster_id
+                        )
+                    row = current
+                    if only_outdated and row.version >= version:
+                        reason = f"already at {row.version}"
+                        return RolloutStep(
+                            row.cluster, row.id, "skipped", reason, cluster_id=row.cluster_id
+                        )
                 return self._upgrade(principal, row, version, supplied, dry_run)
-        except LaminaError as error:  # the lock was held too long by another delivery
+        except LaminaError as error:  # e.g. the lock was held too long by another delivery
             return _failed(row, error)
 
     def _check_version(

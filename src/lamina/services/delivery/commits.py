@@ -117,6 +117,17 @@ class Committer:
                     raise NotFound(f"Stack draft {draft_id} does not exist on cluster {cluster_id}")
                 uow.stacks.delete_draft(draft_id)
 
+    def settle(self, principal: Principal, cluster_id: int) -> bool:
+        """Settle a commit of this cluster that a crash interrupted (recording it when it
+        landed); whether there was one. Cheap when there is none: no lock is taken."""
+        with self._store.unit_of_work() as uow:
+            pending = uow.stacks.intent(cluster_id)
+        if pending is None:
+            return False
+        with self._store.cluster_lock(cluster_id, what=f"Cluster {cluster_id}"):
+            self._settled(principal.org_id, cluster_id)
+        return True
+
     def reconcile_pending(self) -> int:
         """Reconcile every intent left by a crash (at server start); how many were settled.
         One unreachable remote does not stop the others."""

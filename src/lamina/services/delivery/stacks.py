@@ -280,6 +280,11 @@ class StackService:
         require(principal, Role.EDITOR)
         return self._committer.commit(principal, cluster_id, draft_id, message)
 
+    def settle(self, principal: Principal, cluster_id: int) -> bool:
+        """Settle an interrupted commit of the cluster before new work on it; whether
+        there was one (then the cluster's revision and instantiations may have moved)."""
+        return self._committer.settle(principal, cluster_id)
+
     def reconcile_pending(self) -> int:
         """Settle commits interrupted by a crash; how many were settled."""
         return self._committer.reconcile_pending()

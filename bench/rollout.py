@@ -1,0 +1,131 @@
+"""Rolling a version bump out to a fleet, as a job, with one worker.
+
+Target (fleet at scale): with a 10-layer stack of charts (bench/render.py's stack) on
+1,000 clusters sharing one Git repository, a rollout of version 2 (one layer's values
+changed) runs at >= 25 clusters per second end to end (render, diff, Git, database), and
+the last 100 clusters cost at most 1.2x the first 100. Each cluster's parameter `zone`
+differs, so one layer renders per cluster. LAMINA_BENCH_CLUSTERS sets the fleet size;
+LAMINA_BENCH_PROFILE=1 prints where the rollout's time goes (cProfile, top functions).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import os
+import pstats
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.render import DEMO_CHARTS, TEST_CHARTS, profile_document
+from lamina.config import Services, Settings, build_services
+from lamina.domain.models import Principal, RegistryKind, Role
+from lamina.services import auth
+from lamina.services.jobs import RolloutRequest
+from tests.fixtures.gitrepos import BareRepo
+
+CLUSTERS = int(os.environ.get("LAMINA_BENCH_CLUSTERS", "1000"))
+TARGET_RATE = 25.0
+TARGET_GROWTH = 1.2
+
+
+def _setup(workdir: Path) -> tuple[Services, Principal, int, BareRepo]:
+    charts = workdir / "charts"
+    for source in [*DEMO_CHARTS.iterdir(), *TEST_CHARTS.iterdir()]:
+        if source.is_dir() and source.name != "broken":
+            shutil.copytree(source, charts / source.name)
+    settings = Settings(
+        database_url=f"sqlite:///{workdir / 'bench.db'}",
+        demo=False,
+        data_dir=workdir / "data",
+        local_roots=(charts, workdir),
+        allow_local_targets=True,
+        queue_url=f"sqlite:///{workdir / 'queue.db'}",
+        worker_threads=0,
+    )
+    wired = build_services(settings)
+    who = auth.authenticate(
+        wired.store, auth.create_token(wired.store, org_slug="bench", role=Role.ADMIN)
+    )
+    registry = wired.registries.create(who, name="bench", kind=RegistryKind.LOCAL, url=str(charts))
+    wired.registries.sync(who, registry.id)
+    profile, _ = wired.profiles.import_document(who, profile_document())
+    return wired, who, profile.id, BareRepo(workdir / "fleet.git")
+
+
+def _fleet(wired: Services, who: Principal, profile_id: int, remote: BareRepo) -> None:
+    """CLUSTERS clusters running version 1, each with its own `zone` (not timed)."""
+    for index in range(CLUSTERS):
+        cluster = wired.clusters.create(
+            who,
+            {
+                "name": f"c{index:04d}",
+                "labels": {"ring": str(index % 3)},
+                "kubernetes_version": "1.31.2",
+                "gitops": {"url": remote.url, "path": "clusters"},
+            },
+        )
+        made = wired.stacks.instantiate(
+            who,
+            cluster.id,
+            profile_id=profile_id,
+            version=None,
+            parameters={"zone": f"zone-{index}"},
+            values={},
+        )
+        wired.stacks.commit(who, cluster.id, made.draft.id)
+
+
+def _version_two(wired: Services, who: Principal) -> None:
+    doc: dict[str, Any] = profile_document()
+    doc["spec"]["layers"][4]["values"]["replicaCount"] = 3  # the `web` layer changes
+    wired.profiles.import_document(who, doc)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        wired, who, profile_id, remote = _setup(Path(tmp))
+        try:
+            started = time.perf_counter()
+            _fleet(wired, who, profile_id, remote)
+            setup = time.perf_counter() - started
+            print(f"{CLUSTERS} clusters at version 1 in {setup:.1f} s (setup, not the target)")
+            _version_two(wired, who)
+            job = wired.jobs.start_rollout(
+                who, RolloutRequest(profile_id=profile_id, version=2, batch_size=50)
+            )
+            profiler = cProfile.Profile() if os.environ.get("LAMINA_BENCH_PROFILE") else None
+            started = time.perf_counter()
+            if profiler is not None:
+                profiler.enable()
+            wired.jobs.run(job.id)
+            if profiler is not None:
+                profiler.disable()
+            took = time.perf_counter() - started
+            view = wired.jobs.view(who, job.id, limit=CLUSTERS)
+            stamps = [r.at.timestamp() for r in view.results]
+            costs = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+            window = max(1, min(100, len(costs) // 3))
+            first, last = statistics.mean(costs[:window]), statistics.mean(costs[-window:])
+            rate = CLUSTERS / took
+            print(
+                f"rollout of version 2 to {CLUSTERS} clusters: {took:.1f} s = {rate:.1f} "
+                f"clusters/s (target >= {TARGET_RATE:.0f}: {'ok' if rate >= TARGET_RATE else 'under'})"
+            )
+            growth = last / first
+            print(
+                f"  per cluster: first {window} {first * 1000:.1f} ms, last {window} "
+                f"{last * 1000:.1f} ms = {growth:.2f}x (target <= {TARGET_GROWTH}: "
+                f"{'ok' if growth <= TARGET_GROWTH else 'over'}); job {view.job.state.value}, "
+                f"{view.counts}"
+            )
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"  peak RSS {peak:.0f} MB; timings {wired.stacks.timings}")
+            if profiler is not None:
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        finally:
+            wired.store.dispose()
