@@ -11,6 +11,7 @@ LAMINA_BENCH_PROFILE=1 prints where the rollout's time goes (cProfile, top funct
 from __future__ import annotations
 
 import cProfile
+import itertools
 import os
 import pstats
 import resource
@@ -108,13 +109,14 @@ def main() -> None:
             took = time.perf_counter() - started
             view = wired.jobs.view(who, job.id, limit=CLUSTERS)
             stamps = [r.at.timestamp() for r in view.results]
-            costs = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+            costs = [b - a for a, b in itertools.pairwise(stamps)]
             window = max(1, min(100, len(costs) // 3))
             first, last = statistics.mean(costs[:window]), statistics.mean(costs[-window:])
             rate = CLUSTERS / took
+            verdict = "ok" if rate >= TARGET_RATE else "under"
             print(
                 f"rollout of version 2 to {CLUSTERS} clusters: {took:.1f} s = {rate:.1f} "
-                f"clusters/s (target >= {TARGET_RATE:.0f}: {'ok' if rate >= TARGET_RATE else 'under'})"
+                f"clusters/s (target >= {TARGET_RATE:.0f}: {verdict})"
             )
             growth = last / first
             print(
