@@ -59,6 +59,7 @@ NOT_CODES = {
     "dry_run",
     "only_outdated",
     "org_slug",
+    "batch_commits",
 }
 
 

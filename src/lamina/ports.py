@@ -214,9 +214,14 @@ class Store(Protocol):
         Conflict naming `what` when another holder keeps it too long."""
         ...
 
-    def delivery_lock(self, cluster_id: int, *, what: str) -> AbstractContextManager[None]:
-        """Held while a job delivers to one cluster (render, diff, commit), so two workers
-        never deliver the same cluster at once. Not the commit's own lock."""
+    def cluster_locks(self, cluster_ids: list[int], *, what: str) -> AbstractContextManager[None]:
+        """The locks of several clusters at once (a commit of many), taken in one order."""
+        ...
+
+    def delivery_lock(self, target: str, *, what: str) -> AbstractContextManager[None]:
+        """Held while a job delivers to the clusters of one Git target (`url#branch`):
+        render, diff, commit. So two workers never deliver one cluster at once, and a batch
+        commit has its repository to itself among jobs. Not the commits' own locks."""
         ...
 
     def migrate(self) -> None: ...
@@ -452,6 +457,19 @@ class GitRepository(Protocol):
         """Make `directory` hold exactly `files` in one pushed commit; the SHA, or None when
         nothing changed. Raises DeliveryFailed when the push failed (it may still have landed
         when the connection broke after the remote took it: look for it with find_commit)."""
+        ...
+
+    def commit_trees(
+        self,
+        *,
+        url: str,
+        branch: str,
+        username: str | None,
+        token: str | None,
+        trees: dict[str, dict[str, str]],
+        message: str,
+    ) -> str | None:
+        """As commit_tree for several directories ({directory: files}) in one commit."""
         ...
 
     def find_commit(

@@ -702,3 +702,37 @@ def test_a_token_is_never_stored_in_the_clone_or_the_history(
     assert sorted(blobs) == sorted(text.encode() for text in STACK.values())
     assert not any(TOKEN.encode() in blob for blob in blobs)
     assert_nowhere_on_disk(tmp_path / "work", TOKEN)
+
+
+def test_several_directories_land_in_one_commit(
+    writer: GitWriter,
+    target: GitTarget,
+    bare_repo: BareRepo,  # noqa: F811
+) -> None:
+    first = writer.commit_trees(
+        target,
+        trees={"clusters/a": STACK, "clusters/b": {"only.yaml": "b: 1\n"}},
+        message="two clusters",
+    )
+    assert first is not None and bare_repo.head() == first
+    assert bare_repo.files_at("main", "clusters/a") == STACK
+    assert bare_repo.files_at("main", "clusters/b") == {"only.yaml": "b: 1\n"}
+    # One directory unchanged, one changed: the commit holds only the change.
+    second = writer.commit_trees(
+        target,
+        trees={"clusters/a": STACK, "clusters/b": {"only.yaml": "b: 2\n"}},
+        message="one changed",
+    )
+    assert second is not None
+    assert changed_paths(bare_repo, first, second) == {"clusters/b/only.yaml"}
+    unchanged = writer.commit_trees(
+        target,
+        trees={"clusters/a": STACK, "clusters/b": {"only.yaml": "b: 2\n"}},
+        message="nothing",
+    )
+    assert unchanged is None and bare_repo.head() == second
+    with pytest.raises(ValueError, match="inside"):
+        writer.commit_trees(
+            target, trees={"clusters/a": STACK, "clusters/a/x": STACK}, message="nested"
+        )
+    assert bare_repo.head() == second

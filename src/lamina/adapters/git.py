@@ -32,6 +32,7 @@ import contextlib
 import dataclasses
 import fcntl
 import hashlib
+import itertools
 import os
 import re
 import shutil
@@ -270,11 +271,26 @@ class GitWriter:
         was pushed and the clone is back at the remote head. GitUnavailable: the repository
         is unreachable, git timed out or failed locally. ToolMissing: no git program.
         """
-        base = _checked_path(directory, "directory")
-        wanted = _checked_files(files)
+        return self.commit_trees(target, trees={directory: files}, message=message)
+
+    def commit_trees(
+        self, target: GitTarget, *, trees: Mapping[str, Mapping[str, str]], message: str
+    ) -> str | None:
+        """As `commit_tree`, for several directories in one commit: each of `trees`
+        (directory: files) holds exactly its files afterwards. None when every directory
+        already did. ValueError also when one directory is inside another."""
+        if not trees:
+            raise ValueError("No directory to commit")
+        wanted: dict[str, dict[tuple[str, ...], bytes]] = {}
+        for directory, files in trees.items():
+            wanted["/".join(_checked_path(directory, "directory"))] = _checked_files(files)
+        names = sorted(wanted)
+        for outer, inner in itertools.pairwise(names):
+            if inner.startswith(outer + "/"):
+                raise ValueError(f"Directory {inner!r} is inside {outer!r}")
         text = _clean_message(message)
         with self._clone(target) as clone:
-            return self._commit(clone, target, "/".join(base), wanted, text)
+            return self._commit(clone, target, wanted, text)
 
     def read_tree(self, target: GitTarget, *, directory: str) -> dict[str, str]:
         """{path relative to `directory`: text} of the regular files under `directory` at the
@@ -332,21 +348,21 @@ class GitWriter:
         self,
         clone: _Clone,
         target: GitTarget,
-        directory: str,
-        wanted: dict[tuple[str, ...], bytes],
+        trees: dict[str, dict[tuple[str, ...], bytes]],
         message: bytes,
     ) -> str | None:
         known = clone.read_state()
         fresh = known is None or clone.just_cloned
         expected = self._sync(clone, target) if known is None else known
         while True:
-            if not self._differs(clone, target, expected, directory, wanted):
+            changed = self._changed(clone, target, expected, trees)
+            if not changed:
                 # Unchanged as far as we know; trust that only when the remote agrees.
                 if fresh or self._remote_head(clone, target) == expected:
                     return None
                 expected, fresh = self._sync(clone, target), True
                 continue
-            sha = self._import(clone, target, expected, directory, wanted, message)
+            sha = self._import(clone, target, expected, changed, message)
             failure = self._push(clone, target, sha, expected)
             if failure is None:
                 clone.write_state(sha)
@@ -358,45 +374,57 @@ class GitWriter:
                 continue
             raise failure.error
 
-    def _differs(
+    def _changed(
         self,
         clone: _Clone,
         target: GitTarget,
         parent: str,
-        directory: str,
-        wanted: dict[tuple[str, ...], bytes],
-    ) -> bool:
-        """Whether `directory` in commit `parent` is not exactly `wanted`. Conflict when one
-        of its parent folders is a file or a symbolic link."""
+        trees: dict[str, dict[tuple[str, ...], bytes]],
+    ) -> dict[str, dict[tuple[str, ...], bytes]]:
+        """The directories whose content in commit `parent` is not exactly what is wanted
+        (one `git cat-file` for them all). Conflict when a parent folder of one is a file or
+        a symbolic link."""
         if parent == _UNBORN:
-            return bool(wanted)
-        parts = directory.split("/")
-        names = ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
-        request = "".join(f"{parent}:{name}\n" for name in names).encode()
+            return {directory: files for directory, files in trees.items() if files}
+        asked: list[tuple[str, list[str]]] = []
+        for directory in trees:
+            parts = directory.split("/")
+            asked.append((directory, ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]))
+        request = "".join(f"{parent}:{name}\n" for _, names in asked for name in names).encode()
         listed = self._git(target, ["cat-file", "--batch-check"], cwd=clone.repo, stdin=request)
         found = [line.split() for line in listed.out.splitlines()]
-        if len(found) != len(names):
+        if len(found) != sum(len(names) for _, names in asked):
             raise GitUnavailable(f"git cat-file answered {listed.out!r}")
-        for name, fields in zip(names[:-1], found[:-1], strict=True):
-            if fields[-1] != "missing" and fields[1] != "tree":
-                raise Conflict(
-                    f"Cannot write {directory!r}: {name!r} is a file or a symbolic link "
-                    "in the repository"
-                )
-        last = found[-1]
-        current = None if last[-1] == "missing" else (last[1], last[0])
-        if not wanted:
-            return current is not None
         algorithm = "sha256" if len(parent) == 64 else "sha1"
-        return current != ("tree", _tree_id(wanted, algorithm))
+        changed: dict[str, dict[tuple[str, ...], bytes]] = {}
+        start = 0
+        for directory, names in asked:
+            fields_of = found[start : start + len(names)]
+            start += len(names)
+            for name, fields in zip(names[:-1], fields_of[:-1], strict=True):
+                if fields[-1] != "missing" and fields[1] != "tree":
+                    raise Conflict(
+                        f"Cannot write {directory!r}: {name!r} is a file or a symbolic link "
+                        "in the repository"
+                    )
+            last = fields_of[-1]
+            current = None if last[-1] == "missing" else (last[1], last[0])
+            wanted = trees[directory]
+            differs = (
+                current is not None
+                if not wanted
+                else current != ("tree", _tree_id(wanted, algorithm))
+            )
+            if differs:
+                changed[directory] = wanted
+        return changed
 
     def _import(
         self,
         clone: _Clone,
         target: GitTarget,
         parent: str,
-        directory: str,
-        wanted: dict[tuple[str, ...], bytes],
+        trees: dict[str, dict[tuple[str, ...], bytes]],
         message: bytes,
     ) -> str:
         """Write the commit with `git fast-import` onto the local branch; its SHA."""
@@ -409,10 +437,13 @@ class GitWriter:
         ]
         if parent != _UNBORN:
             stream.append(f"from {parent}\n".encode())
-        stream.append(b"D " + _quoted(directory) + b"\n")
-        for key, data in sorted(wanted.items()):
-            path = _quoted(directory + "/" + "/".join(key))
-            stream.append(b"M 100644 inline " + path + b"\ndata %d\n" % len(data) + data + b"\n")
+        for directory, wanted in sorted(trees.items()):
+            stream.append(b"D " + _quoted(directory) + b"\n")
+            for key, data in sorted(wanted.items()):
+                path = _quoted(directory + "/" + "/".join(key))
+                stream.append(
+                    b"M 100644 inline " + path + b"\ndata %d\n" % len(data) + data + b"\n"
+                )
         stream.append(b"\nget-mark :1\ndone\n")
         imported = self._git(
             target,

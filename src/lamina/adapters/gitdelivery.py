@@ -33,6 +33,20 @@ class GitDelivery:
                 target, directory=directory, files=files, message=message
             )
 
+    def commit_trees(
+        self,
+        *,
+        url: str,
+        branch: str,
+        username: str | None,
+        token: str | None,
+        trees: dict[str, dict[str, str]],
+        message: str,
+    ) -> str | None:
+        with datadir.guard(self._workdir), _delivery_errors():
+            target = GitTarget(url=url, branch=branch, username=username, token=token)
+            return self._writer.commit_trees(target, trees=trees, message=message)
+
     def find_commit(
         self,
         *,

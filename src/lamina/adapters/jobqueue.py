@@ -67,12 +67,26 @@ class HueyQueue:
 
     def __init__(self, url: str, *, name: str = "lamina") -> None:
         self.url = url
-        self._huey = huey_for(url, name=name)
+        self._name = name
         self._runner: Runner | None = None
-        self._task = self._huey.task(name=_TASK)(self._run)
+        self._opened: tuple[huey.Huey, Any] | None = None
+        self._opening = threading.Lock()
+
+    def _open(self) -> tuple[huey.Huey, Any]:
+        """The Huey instance and its task, made on first use: a broker (or a data directory)
+        that cannot be used fails the work that needs it, not the server's start."""
+        with self._opening:
+            if self._opened is None:
+                made = huey_for(self.url, name=self._name)
+                self._opened = (made, made.task(name=_TASK)(self._run))
+            return self._opened
+
+    @property
+    def _huey(self) -> huey.Huey:
+        return self._open()[0]
 
     def enqueue(self, job_id: int) -> None:
-        self._task(job_id)
+        self._open()[1](job_id)
 
     def _run(self, job_id: int) -> None:
         if self._runner is None:
@@ -111,7 +125,9 @@ class _QuietConsumer(Consumer):  # type: ignore[misc]  # Huey ships no type hint
 
 class EmbeddedWorker:
     """A consumer on threads inside another process (the API server of `make serve`),
-    plus a recovery loop that enqueues again the jobs a dead worker left behind."""
+    plus a recovery loop that enqueues again the jobs a dead worker left behind. In the
+    background, a queue that cannot be opened yet (an unusable data directory, a broker
+    that is down) is retried by the recovery loop instead of failing the server."""
 
     def __init__(
         self,
@@ -122,7 +138,10 @@ class EmbeddedWorker:
         workers: int,
         every: float,
     ) -> None:
-        self._consumer = queue.consumer(runner, workers=workers)
+        self._queue = queue
+        self._runner = runner
+        self._workers = workers
+        self._consumer: Consumer | None = None
         self._recover = recover
         self._every = every
         self._stop = threading.Event()
@@ -130,27 +149,43 @@ class EmbeddedWorker:
 
     def start(self) -> None:
         """Run in the background (inside the API server)."""
-        self._consumer.start()
+        self._started()
         self._loop.start()
 
     def run(self) -> None:
         """Run in the foreground until SIGINT or SIGTERM (`lamina worker`)."""
+        consumer = self._queue.consumer(self._runner, workers=self._workers)
+        self._consumer = consumer
         self._loop.start()
         try:
-            self._consumer.run()
+            consumer.run()
         finally:
             self._stop.set()
             self._loop.join(timeout=5)
 
     def stop(self) -> None:
         self._stop.set()
-        self._consumer.stop(graceful=True)
+        if self._consumer is not None:
+            self._consumer.stop(graceful=True)
         self._loop.join(timeout=5)
+
+    def _started(self) -> bool:
+        """Whether the background consumer runs (starting it when it does not yet)."""
+        if self._consumer is None:
+            try:
+                consumer = self._queue.consumer(self._runner, workers=self._workers)
+                consumer.start()
+            except Exception as error:
+                log.error("Job workers cannot start yet: %s", error)
+                return False
+            self._consumer = consumer
+        return True
 
     def _recovering(self) -> None:
         while not self._stop.is_set():
             try:
-                self._recover()
+                if self._started():
+                    self._recover()
             except Exception:  # the next round tries again; a worker must outlive a blip
                 log.exception("Could not recover unfinished jobs")
             self._stop.wait(self._every)

@@ -104,5 +104,6 @@ def rollout(
         continue_on_error=body.continue_on_error,
         batch_size=body.batch_size,
         parameters={p.name: p.value for p in body.parameters},
+        batch_commits=body.batch_commits,
     )
     return sj.JobOut.of(wired.jobs.start_rollout(who, request), {})

@@ -195,6 +195,11 @@ class RolloutIn(Strict):
     dry_run: bool = False
     continue_on_error: bool = False
     batch_size: int = Field(default=10, ge=1, le=500)
+    batch_commits: bool = Field(
+        default=True,
+        description="Commit the clusters of a batch that share a Git repository and branch "
+        "in one commit (each still gets its revision); false for a commit per cluster",
+    )
     parameters: list[ParameterIn] = Field(
         default_factory=list,
         description="Values applied to every matching instantiation (e.g. a parameter the "

@@ -142,6 +142,14 @@ def rollout(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, max=500, help="Clusters per batch.")
     ] = 10,
+    commit_each: Annotated[
+        bool,
+        typer.Option(
+            "--commit-each",
+            help="A commit per cluster (default: the clusters of a batch sharing a Git "
+            "repository and branch are committed together).",
+        ),
+    ] = False,
     params: Annotated[
         list[str] | None,
         typer.Option(
@@ -181,6 +189,7 @@ def rollout(
         "dry_run": dry_run,
         "continue_on_error": continue_on_error,
         "batch_size": batch_size,
+        "batch_commits": not commit_each,
         "parameters": parameters.as_list(parameters.supplied(params, param_file)),
     }
     table = fmt is OutputFormat.TABLE

@@ -13,6 +13,7 @@ from lamina.domain.errors import Conflict, InvalidInput, LaminaError, NotFound
 from lamina.domain.models import Principal, Role
 from lamina.ports import Store
 from lamina.services.access import own_profile, require
+from lamina.services.delivery.commits import Committed
 from lamina.services.delivery.compose import declared_parameters
 from lamina.services.delivery.stacks import StackService
 
@@ -118,6 +119,7 @@ class FleetService:
         continue_on_error: bool = False,
         batch_size: int = 10,
         parameters: dict[str, Any] | None = None,
+        batch_commits: bool = True,
         progress: Progress | None = None,
         done: Mapping[int, str] | None = None,
         cancelled: Callable[[], bool] | None = None,
@@ -129,10 +131,14 @@ class FleetService:
         diffed exactly as the real run does, then kept for review instead of committed, and
         it never stops early. Unchanged stacks at `version` are skipped by both.
 
+        With `batch_commits`, the clusters of a batch that share a Git repository and branch
+        are committed together, in one commit (each cluster still gets its revision, with
+        that commit's SHA); else each cluster gets a commit of its own.
+
         `done` (cluster id → status) names the clusters an earlier attempt of the same
-        rollout recorded, which are left out; `cancelled` is asked before each batch. Each
-        cluster is delivered under its delivery lock, so two rollouts never work on one
-        cluster at once."""
+        rollout recorded, which are left out; `cancelled` is asked before each batch. The
+        clusters of one Git target are delivered under its delivery lock, so two rollouts
+        never work on one cluster at once."""
         supplied = dict(parameters or {})
         targets = self.plan(
             principal,
@@ -142,73 +148,155 @@ class FleetService:
             selector=selector,
             parameters=supplied,
         )
+        with self._store.unit_of_work() as uow:
+            where = {
+                c.id: f"{c.gitops.url}#{c.gitops.branch}"
+                for c in uow.clusters.all(principal.org_id)
+            }
         recorded = dict(done or {})
+        run = _Run(
+            principal=principal,
+            profile_id=profile_id,
+            version=version,
+            supplied=supplied,
+            only_outdated=only_outdated,
+            dry_run=dry_run,
+            keep_going=continue_on_error or dry_run,
+            batch_commits=batch_commits,
+            stopped=not (continue_on_error or dry_run) and "failed" in recorded.values(),
+        )
         steps: list[RolloutStep] = []
-        stopped = not (continue_on_error or dry_run) and "failed" in recorded.values()
         for start in range(0, len(targets), max(1, batch_size)):
             if cancelled is not None and cancelled():
                 break
+            groups: dict[str, list[InstantiationRow]] = {}
             for row in targets[start : start + batch_size]:
-                if row.cluster_id in recorded:
-                    continue
-                if stopped:
-                    reason = "stopped after a failure"
-                    step = RolloutStep(
-                        row.cluster, row.id, "skipped", reason, cluster_id=row.cluster_id
-                    )
-                elif only_outdated and row.version >= version:
-                    reason = f"already at {row.version}"
-                    step = RolloutStep(
-                        row.cluster, row.id, "skipped", reason, cluster_id=row.cluster_id
-                    )
-                else:
-                    step = self._delivered(
-                        principal, profile_id, row, version, supplied, dry_run, only_outdated
-                    )
-                    stopped = step.status == "failed" and not (continue_on_error or dry_run)
-                steps.append(step)
-                if progress is not None:
-                    progress(step)
+                if row.cluster_id not in recorded:
+                    groups.setdefault(where.get(row.cluster_id, ""), []).append(row)
+            for target, rows in groups.items():
+                for step in self._deliver(run, target, rows):
+                    steps.append(step)
+                    if progress is not None:
+                        progress(step)
         return steps
 
-    def _delivered(
-        self,
-        principal: Principal,
-        profile_id: int,
-        row: InstantiationRow,
-        version: int,
-        supplied: dict[str, Any],
-        dry_run: bool,
-        only_outdated: bool,
-    ) -> RolloutStep:
-        """Upgrade one instantiation under its cluster's delivery lock. A commit a crash
-        interrupted on that cluster (a worker killed mid-push) is settled first, and the
-        instantiation read again: it may be at `version` already."""
+    def _deliver(self, run: _Run, target: str, rows: list[InstantiationRow]) -> list[RolloutStep]:
+        """The steps of the rows of one Git target, in their order, made under the
+        target's delivery lock: drafts first, then one commit for them (or one each)."""
+        steps: dict[int, RolloutStep] = {}
+        pending: list[tuple[InstantiationRow, int, StepChanges]] = []
         try:
-            with self._store.delivery_lock(row.cluster_id, what=f"cluster '{row.cluster}'"):
-                if self._stacks.settle(principal, row.cluster_id):
-                    current = next(
-                        (
-                            r
-                            for r in self.instantiations(principal, profile_id)
-                            if r.cluster_id == row.cluster_id
-                        ),
-                        None,
-                    )
-                    if current is None:
-                        reason = "no longer runs the profile"
-                        return RolloutStep(
-                            row.cluster, row.id, "skipped", reason, cluster_id=row.cluster_id
+            with self._store.delivery_lock(target, what=f"Git target {target}"):
+                for row in rows:
+                    if run.stopped:
+                        steps[row.cluster_id] = _skipped(row, "stopped after a failure")
+                        continue
+                    drafted = self._drafted(run, row)
+                    if isinstance(drafted, RolloutStep):
+                        steps[row.cluster_id] = drafted
+                    elif run.dry_run:
+                        row, draft_id, changes = drafted
+                        steps[row.cluster_id] = RolloutStep(
+                            row.cluster,
+                            row.id,
+                            "would_change",
+                            cluster_id=row.cluster_id,
+                            changes=changes,
+                            draft_id=draft_id,
                         )
-                    row = current
-                    if only_outdated and row.version >= version:
-                        reason = f"already at {row.version}"
-                        return RolloutStep(
-                            row.cluster, row.id, "skipped", reason, cluster_id=row.cluster_id
-                        )
-                return self._upgrade(principal, row, version, supplied, dry_run)
-        except LaminaError as error:  # e.g. the lock was held too long by another delivery
+                    elif run.batch_commits:
+                        pending.append(drafted)
+                    else:
+                        steps[row.cluster_id] = self._committed(run, *drafted)
+                    run.note(steps.get(row.cluster_id))
+                if pending:
+                    for step in self._committed_together(run, pending):
+                        steps[step.cluster_id] = step
+                        run.note(step)
+        except LaminaError as error:  # e.g. another delivery held the lock too long
+            for row in rows:
+                steps.setdefault(row.cluster_id, _failed(row, error))
+            run.stopped = not run.keep_going
+        return [steps[row.cluster_id] for row in rows if row.cluster_id in steps]
+
+    def _drafted(
+        self, run: _Run, row: InstantiationRow
+    ) -> RolloutStep | tuple[InstantiationRow, int, StepChanges]:
+        """The instantiation's upgrade drafted and diffed: (row, draft id, changes), or the
+        step that ends it here (skipped, failed). A commit a crash interrupted on the
+        cluster (a worker killed mid-push) is settled first, and the instantiation read
+        again: it may be at the version already."""
+        if run.only_outdated and row.version >= run.version:
+            return _skipped(row, f"already at {row.version}")
+        if self._stacks.settle(run.principal, row.cluster_id):
+            current = next(
+                (
+                    r
+                    for r in self.instantiations(run.principal, run.profile_id)
+                    if r.cluster_id == row.cluster_id
+                ),
+                None,
+            )
+            if current is None:
+                return _skipped(row, "no longer runs the profile")
+            row = current
+            if run.only_outdated and row.version >= run.version:
+                return _skipped(row, f"already at {row.version}")
+        try:
+            result = self._stacks.upgrade(
+                run.principal,
+                row.cluster_id,
+                row.id,
+                version=run.version,
+                parameters=run.supplied or None,
+            )
+        except LaminaError as error:
             return _failed(row, error)
+        draft_id = result.draft.id
+        try:
+            found = self._stacks.diff(run.principal, row.cluster_id, draft_id)
+        except LaminaError as error:
+            self._discard(run.principal, row, draft_id)
+            return _failed(row, error)
+        ops = [change.op for change in found.objects]
+        changes = StepChanges(
+            version_from=row.version,
+            version_to=run.version,
+            added=ops.count("added"),
+            changed=ops.count("changed"),
+            removed=ops.count("removed"),
+            parameters=len(found.parameters),
+        )
+        if changes.nothing:
+            self._discard(run.principal, row, draft_id)
+            return _skipped(row, "no change")
+        return row, draft_id, changes
+
+    def _committed(
+        self, run: _Run, row: InstantiationRow, draft_id: int, changes: StepChanges
+    ) -> RolloutStep:
+        try:
+            done = self._stacks.commit_or_discard(run.principal, row.cluster_id, draft_id)
+        except LaminaError as error:
+            return _failed(row, error, changes)
+        return _done(row, done, changes)
+
+    def _committed_together(
+        self, run: _Run, pending: list[tuple[InstantiationRow, int, StepChanges]]
+    ) -> list[RolloutStep]:
+        items = [(row.cluster_id, draft_id) for row, draft_id, _ in pending]
+        names = ", ".join(row.cluster for row, _, _ in pending[:5])
+        more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
+        message = f"lamina: rollout of version {run.version} to {names}{more}"
+        outcome = self._stacks.commit_batch(run.principal, items, message)
+        steps = []
+        for row, _, changes in pending:
+            result = outcome[row.cluster_id]
+            if isinstance(result, LaminaError):
+                steps.append(_failed(row, result, changes))
+            else:
+                steps.append(_done(row, result, changes))
+        return steps
 
     def _check_version(
         self, principal: Principal, profile_id: int, version: int, supplied: dict[str, Any]
@@ -244,67 +332,44 @@ class FleetService:
             and chosen.matches(labels.get(row.cluster_id, {}))
         ]
 
-    def _upgrade(
-        self,
-        principal: Principal,
-        row: InstantiationRow,
-        version: int,
-        supplied: dict[str, Any],
-        dry_run: bool,
-    ) -> RolloutStep:
-        """Make the upgrade's stack draft and diff it; then commit it, or (dry run) keep it."""
-        try:
-            result = self._stacks.upgrade(
-                principal, row.cluster_id, row.id, version=version, parameters=supplied or None
-            )
-        except LaminaError as error:
-            return _failed(row, error)
-        draft_id = result.draft.id
-        try:
-            found = self._stacks.diff(principal, row.cluster_id, draft_id)
-        except LaminaError as error:
-            self._discard(principal, row, draft_id)
-            return _failed(row, error)
-        ops = [change.op for change in found.objects]
-        changes = StepChanges(
-            version_from=row.version,
-            version_to=version,
-            added=ops.count("added"),
-            changed=ops.count("changed"),
-            removed=ops.count("removed"),
-            parameters=len(found.parameters),
-        )
-        if changes.nothing:
-            self._discard(principal, row, draft_id)
-            return RolloutStep(
-                row.cluster, row.id, "skipped", "no change", cluster_id=row.cluster_id
-            )
-        if dry_run:
-            return RolloutStep(
-                row.cluster,
-                row.id,
-                "would_change",
-                cluster_id=row.cluster_id,
-                changes=changes,
-                draft_id=draft_id,
-            )
-        try:
-            done = self._stacks.commit_or_discard(principal, row.cluster_id, draft_id)
-        except LaminaError as error:
-            return _failed(row, error, changes)
-        return RolloutStep(
-            row.cluster,
-            row.id,
-            "committed",
-            revision=done.revision,
-            commit_sha=done.commit_sha,
-            cluster_id=row.cluster_id,
-            changes=changes,
-        )
-
     def _discard(self, principal: Principal, row: InstantiationRow, draft_id: int) -> None:
         with contextlib.suppress(LaminaError):
             self._stacks.discard(principal, row.cluster_id, draft_id)
+
+
+@dataclass
+class _Run:
+    """One rollout's settings, and whether it stopped at a failure."""
+
+    principal: Principal
+    profile_id: int
+    version: int
+    supplied: dict[str, Any]
+    only_outdated: bool
+    dry_run: bool
+    keep_going: bool
+    batch_commits: bool
+    stopped: bool = False
+
+    def note(self, step: RolloutStep | None) -> None:
+        if step is not None and step.status == "failed" and not self.keep_going:
+            self.stopped = True
+
+
+def _skipped(row: InstantiationRow, reason: str) -> RolloutStep:
+    return RolloutStep(row.cluster, row.id, "skipped", reason, cluster_id=row.cluster_id)
+
+
+def _done(row: InstantiationRow, done: Committed, changes: StepChanges) -> RolloutStep:
+    return RolloutStep(
+        row.cluster,
+        row.id,
+        "committed",
+        revision=done.revision,
+        commit_sha=done.commit_sha,
+        cluster_id=row.cluster_id,
+        changes=changes,
+    )
 
 
 def _failed(

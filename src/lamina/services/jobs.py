@@ -44,6 +44,7 @@ class RolloutRequest:
     continue_on_error: bool = False
     batch_size: int = 10
     parameters: dict[str, Any] | None = None
+    batch_commits: bool = True
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class JobService:
             "dry_run": request.dry_run,
             "continue_on_error": request.continue_on_error,
             "batch_size": request.batch_size,
+            "batch_commits": request.batch_commits,
             "parameters": sorted(supplied),
             "org_slug": principal.org_slug,
         }
@@ -227,6 +229,7 @@ class JobService:
             dry_run=bool(request.get("dry_run", False)),
             continue_on_error=bool(request.get("continue_on_error", False)),
             batch_size=int(str(request.get("batch_size") or 10)),
+            batch_commits=bool(request.get("batch_commits", True)),
             parameters=parameters,
             progress=record,
             done=done,

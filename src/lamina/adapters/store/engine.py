@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -148,9 +149,14 @@ class SqlStore:
         across threads and processes. Conflict naming `what` after a long wait."""
         return self._locks.hold("cluster", cluster_id, what=what)
 
-    def delivery_lock(self, cluster_id: int, *, what: str) -> AbstractContextManager[None]:
-        """Held while a job delivers to one cluster, across threads and processes."""
-        return self._locks.hold("deliver", cluster_id, what=what)
+    def cluster_locks(self, cluster_ids: list[int], *, what: str) -> AbstractContextManager[None]:
+        """Several clusters' commit locks at once, all or none (a batch commit)."""
+        return self._locks.hold_many("cluster", cluster_ids, what=what)
+
+    def delivery_lock(self, target: str, *, what: str) -> AbstractContextManager[None]:
+        """Held while a job delivers to one Git target, across threads and processes."""
+        key = zlib.crc32(target.encode()) & 0x7FFFFFFF
+        return self._locks.hold("deliver", key, what=what)
 
     def check(self) -> None:
         """StoreUnavailable unless the database is there, the same one, and answers."""

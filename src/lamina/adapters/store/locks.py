@@ -61,6 +61,51 @@ class NamedLocks:
             local.release()
 
     @contextlib.contextmanager
+    def hold_many(self, name: str, keys: list[int], *, what: str) -> Iterator[None]:
+        """Several keys' locks, taken in ascending order (so that holders of overlapping
+        sets never wait on each other in a circle); on PostgreSQL all on one connection."""
+        deadline = time.monotonic() + self._timeout
+        ordered = sorted(set(keys))
+        with contextlib.ExitStack() as held:
+            for key in ordered:
+                local = _thread_lock(f"{self._scope}\0{self._engine.url}\0{name}\0{key}")
+                if not local.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                    raise _busy(what)
+                held.callback(local.release)
+            if self._engine.dialect.name == "postgresql":
+                held.enter_context(self._advisory_many(name, ordered, deadline, what))
+            elif self._folder is not None:
+                for key in ordered:
+                    held.enter_context(
+                        _file_lock(self._folder / f"{name}-{key}.lock", deadline, what)
+                    )
+            yield
+
+    @contextlib.contextmanager
+    def _advisory_many(
+        self, name: str, keys: list[int], deadline: float, what: str
+    ) -> Iterator[None]:
+        space = zlib.crc32(f"{self._scope}\0{name}".encode()) & 0x7FFFFFFF
+        taken: list[int] = []
+        with self._engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            take = sa.text("SELECT pg_try_advisory_lock(:space, :key)")
+            try:
+                for key in keys:
+                    while not conn.execute(take, {"space": space, "key": key}).scalar_one():
+                        if time.monotonic() > deadline:
+                            raise _busy(what)
+                        time.sleep(POLL_SECONDS)
+                    taken.append(key)
+                yield
+            finally:
+                for key in reversed(taken):
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_unlock(:space, :key)"),
+                        {"space": space, "key": key},
+                    )
+
+    @contextlib.contextmanager
     def _advisory(self, name: str, key: int, deadline: float, what: str) -> Iterator[None]:
         # Advisory locks are per database; the scope (the schema) keeps tenants of one
         # database, such as test schemas, from waiting on each other's keys.

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lamina.domain.errors import Conflict, DeliveryFailed, NotFound
+from lamina.domain.errors import Conflict, DeliveryFailed, LaminaError, NotFound
 from lamina.domain.models import Cluster, CommitIntent, Principal, StackDraft, StackRevision
 from lamina.ports import Clock, GitRepository, Store
 from lamina.services.clusters import ClusterService
@@ -66,19 +66,10 @@ class Committer:
         """Push the draft's tree in one commit and record it; a draft made against an older
         revision is refused (409). Nothing is recorded unless the remote holds the commit."""
         with self._store.cluster_lock(cluster_id, what=f"Cluster {cluster_id}"):
-            cluster = self._settled(principal.org_id, cluster_id)
-            with self._store.unit_of_work() as uow:
-                draft = uow.stacks.draft(principal.org_id, cluster_id, draft_id)
-                done = uow.stacks.committed_draft(cluster_id, draft_id) if not draft else None
-            if done is not None:  # a retry of a commit that landed: the same answer again
-                return Committed(revision=done[0], commit_sha=done[1])
-            if draft is None:
-                raise NotFound(f"Stack draft {draft_id} does not exist on cluster {cluster_id}")
-            if cluster.revision != draft.base_revision:
-                raise Conflict(
-                    f"The stack moved to revision {cluster.revision} since this draft was made "
-                    f"against {draft.base_revision}; create the draft again"
-                )
+            found = self._ready(principal, cluster_id, draft_id)
+            if isinstance(found, Committed):  # a retry of a commit that landed: same answer
+                return found
+            cluster, draft = found
             if self._check_target is not None:
                 self._check_target(principal.org_slug, cluster.gitops.url)
             text = (
@@ -107,6 +98,108 @@ class Committer:
             return self._record(
                 cluster, draft, intent, sha or cluster.commit_sha or "", principal.token_label
             )
+
+    def commit_batch(
+        self, principal: Principal, items: list[tuple[int, int]], message: str
+    ) -> dict[int, Committed | LaminaError]:
+        """Push the drafts of several clusters ((cluster id, draft id), clusters sharing one
+        Git target) in one commit, and record each cluster's revision with its SHA. Exactly
+        once as `commit` is: one marker in the message, one intent per cluster, so a crash
+        after the push is settled cluster by cluster. A cluster whose draft is stale or gone
+        gets its own error; a refused push fails them all, recording nothing."""
+        outcome: dict[int, Committed | LaminaError] = {}
+        ids = [cluster_id for cluster_id, _ in items]
+        with self._store.cluster_locks(ids, what=f"{len(ids)} clusters"):
+            ready: list[tuple[Cluster, StackDraft]] = []
+            for cluster_id, draft_id in items:
+                try:
+                    found = self._ready(principal, cluster_id, draft_id)
+                except LaminaError as error:
+                    outcome[cluster_id] = error
+                    continue
+                if isinstance(found, Committed):
+                    outcome[cluster_id] = found
+                else:
+                    ready.append(found)
+            if not ready:
+                return outcome
+            first = ready[0][0].gitops
+            for cluster, _ in ready[1:]:
+                if (cluster.gitops.url, cluster.gitops.branch) != (first.url, first.branch):
+                    raise ValueError("A batch commit is for clusters of one Git target")
+            try:
+                if self._check_target is not None:
+                    self._check_target(principal.org_slug, first.url)
+            except LaminaError as error:
+                return outcome | {cluster.id: error for cluster, _ in ready}
+            marker = f"{MARKER_KEY}: {uuid.uuid4().hex}"
+            lines = [f"- {c.name}: {d.action} (revision {c.revision + 1})" for c, d in ready]
+            text = f"{message}\n\n" + "\n".join(lines)
+            now = self._clock.now()
+            intents = [
+                CommitIntent(
+                    cluster_id=cluster.id,
+                    draft_id=draft.id,
+                    marker=marker,
+                    base_revision=cluster.revision,
+                    parent_sha=cluster.commit_sha,
+                    message=text,
+                    created_at=now,
+                )
+                for cluster, draft in ready
+            ]
+            with self._store.unit_of_work(write=True) as uow:
+                for intent in intents:
+                    uow.stacks.add_intent(intent)
+            lead = ready[0][0]
+            started = time.perf_counter()
+            try:
+                sha = self._git.commit_trees(
+                    url=first.url,
+                    branch=first.branch,
+                    username=first.username,
+                    token=self._clusters.git_token(lead),
+                    trees={f"{c.gitops.path}/{c.name}".strip("/"): d.files for c, d in ready},
+                    message=f"{text}\n\n{marker}\n",
+                )
+            except LaminaError as error:
+                for (cluster, _), intent in zip(ready, intents, strict=True):
+                    self._after_failed_push(cluster, intent)
+                return outcome | {cluster.id: error for cluster, _ in ready}
+            finally:
+                self._timings["git"] += time.perf_counter() - started
+            for (cluster, draft), intent in zip(ready, intents, strict=True):
+                try:
+                    outcome[cluster.id] = self._record(
+                        cluster,
+                        draft,
+                        intent,
+                        sha or cluster.commit_sha or "",
+                        principal.token_label,
+                    )
+                except LaminaError as error:
+                    outcome[cluster.id] = error
+        return outcome
+
+    def _ready(
+        self, principal: Principal, cluster_id: int, draft_id: int
+    ) -> tuple[Cluster, StackDraft] | Committed:
+        """The cluster (settled) and its draft, ready to commit; or the answer of a commit of
+        that draft that landed already. NotFound, or Conflict for a stale draft."""
+        cluster = self._settled(principal.org_id, cluster_id)
+        with self._store.unit_of_work() as uow:
+            draft = uow.stacks.draft(principal.org_id, cluster_id, draft_id)
+            done = uow.stacks.committed_draft(cluster_id, draft_id) if not draft else None
+        if done is not None:
+            return Committed(revision=done[0], commit_sha=done[1])
+        if draft is None:
+            raise NotFound(f"Stack draft {draft_id} does not exist on cluster {cluster_id}")
+        if cluster.revision != draft.base_revision:
+            raise Conflict(
+                f"The stack moved to revision {cluster.revision} since this draft was made "
+                f"against {draft.base_revision}; create the draft again"
+            )
+        return cluster, draft
 
     def discard(self, principal: Principal, cluster_id: int, draft_id: int) -> None:
         """Delete a stack draft; a commit of it that may have landed is reconciled first."""

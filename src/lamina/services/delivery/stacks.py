@@ -280,6 +280,19 @@ class StackService:
         require(principal, Role.EDITOR)
         return self._committer.commit(principal, cluster_id, draft_id, message)
 
+    def commit_batch(
+        self, principal: Principal, items: list[tuple[int, int]], message: str
+    ) -> dict[int, Committed | LaminaError]:
+        """Commit several clusters' drafts (one Git target) in one commit; per cluster its
+        revision and SHA, or its error."""
+        require(principal, Role.EDITOR)
+        outcome = self._committer.commit_batch(principal, items, message)
+        for cluster_id, draft_id in items:  # as commit_or_discard: failed drafts go
+            if isinstance(outcome.get(cluster_id), LaminaError):
+                with contextlib.suppress(LaminaError):
+                    self._committer.discard(principal, cluster_id, draft_id)
+        return outcome
+
     def settle(self, principal: Principal, cluster_id: int) -> bool:
         """Settle an interrupted commit of the cluster before new work on it; whether
         there was one (then the cluster's revision and instantiations may have moved)."""
