@@ -8,6 +8,14 @@ a worker picks it up, and cancelling a running job stops it after the current ba
 worker killed in the middle of a job is replaced by another that resumes it, so every
 cluster ends at the new version with exactly one commit; two workers running two rollouts
 over the same clusters at once both succeed; a refused rollout request creates no job.
+
+Batch commits: the clusters of one batch that share a Git repository and branch get one
+commit (each cluster's folder changes in it, its message names them and ends with one
+`Lamina-Commit:` line) and each cluster its own revision with that commit's SHA, while
+`batch_commits: false` gives one commit per cluster; a batch over two repositories gets one
+commit on each; a refused push fails every cluster of the batch and records nothing (no
+revision, no commit, no stack draft left); a worker killed while the batch commit is pushed
+leaves one commit, which the resumed job settles for every cluster.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -576,3 +585,277 @@ def test_a_refused_rollout_creates_no_job(client: httpx.Client, tmp_path: Path) 
     )
     assert wrong_field.status_code == 422, wrong_field.text
     assert job_count(client) == 0
+
+
+# --- batch commits -----------------------------------------------------------------------
+
+CLUSTERS = "/api/v1/org/clusters"
+MARKER = "Lamina-Commit:"
+
+
+def shared_fleet(
+    client: httpx.Client, repo: BareRepo, names: list[str], *profiles: int
+) -> list[dict[str, Any]]:
+    """Clusters `names`, all registered on `repo` (branch `main`, path `clusters`), each with
+    every profile at version 1 (one commit each)."""
+    clusters = [register(client, name, repo) for name in names]
+    for cluster in clusters:
+        for profile_id in profiles:
+            deploy(client, cluster, profile_id)
+    return clusters
+
+
+def new_commits(repo: BareRepo, since: str | None) -> list[str]:
+    """The SHAs of the commits on `main` after `since`, newest first."""
+    scope = f"{since}..refs/heads/main" if since else "refs/heads/main"
+    return repo.git("rev-list", scope).decode().split()
+
+
+def message_of(repo: BareRepo, sha: str) -> str:
+    return repo.git("log", "-1", "--format=%B", sha).decode()
+
+
+def marker_lines(message: str) -> list[str]:
+    return [line for line in message.splitlines() if line.startswith(MARKER)]
+
+
+def folders_changed(repo: BareRepo, sha: str) -> set[str]:
+    """The `clusters/<name>` folders that commit `sha` changes."""
+    listed = repo.git("diff-tree", "--no-commit-id", "--name-only", "-r", sha).decode()
+    return {"/".join(path.split("/")[:2]) for path in listed.splitlines() if path}
+
+
+def release_of(repo: BareRepo, sha: str, name: str) -> set[str]:
+    """The `release: vN` values the ConfigMaps under `clusters/<name>` hold at `sha`."""
+    found: set[str] = set()
+    for text in repo.files_at(sha, f"clusters/{name}").values():
+        for line in text.splitlines():
+            if line.strip().startswith("release:"):
+                found.add(line.split(":", 1)[1].strip().strip("'\""))
+    return found
+
+
+def cluster_of(client: httpx.Client, name: str) -> dict[str, Any]:
+    answer = client.get(f"{CLUSTERS}/{name}")
+    assert answer.status_code == 200, answer.text
+    cluster: dict[str, Any] = answer.json()
+    return cluster
+
+
+def revisions_of(client: httpx.Client, name: str) -> list[dict[str, Any]]:
+    answer = client.get(f"{CLUSTERS}/{name}/revisions")
+    assert answer.status_code == 200, answer.text
+    rows: list[dict[str, Any]] = answer.json()["result"]
+    return rows
+
+
+def drafts_of(client: httpx.Client, name: str) -> int:
+    answer = client.get(f"{CLUSTERS}/{name}/stack-drafts")
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["total_count"])
+
+
+def assert_one_batch_commit(repo: BareRepo, before: str | None, names: list[str]) -> str:
+    """`repo` got exactly one commit since `before`, changing every named cluster's folder,
+    naming each cluster and carrying one marker line; its SHA."""
+    commits = new_commits(repo, before)
+    assert len(commits) == 1, (
+        f"a batch of {names} on one repository should be one commit, got {len(commits)}: "
+        f"{repo.log()[: len(commits)]}"
+    )
+    [sha] = commits
+    assert sha == repo.head()
+    message = message_of(repo, sha)
+    for name in names:
+        assert name in message, (name, message)
+    markers = marker_lines(message)
+    assert len(markers) == 1, message
+    assert re.fullmatch(r"Lamina-Commit: [0-9a-f]{8,}", markers[0]), markers
+    assert message.rstrip().splitlines()[-1] == markers[0], message
+    assert folders_changed(repo, sha) == {f"clusters/{name}" for name in names}
+    return sha
+
+
+def test_a_batch_on_one_repository_is_one_commit_unless_batch_commits_is_off(
+    client: httpx.Client, tmp_path: Path
+) -> None:
+    profile_id = publish(client, "shop", 1)
+    repo = BareRepo(tmp_path / "shared.git")
+    names = ["b-0", "b-1", "b-2"]
+    shared_fleet(client, repo, names, profile_id)
+    assert len(repo.log()) == 3
+    publish(client, "shop", 2)
+    before = repo.head()
+
+    started = start_rollout(client, profile_id, batch_size=10)
+    assert started["request"].get("batch_commits", True) is True, started["request"]
+    job = wait_for(client, started["id"])
+
+    assert job["state"] == "succeeded", job
+    assert job["counts"] == {"committed": 3, "would_change": 0, "skipped": 0, "failed": 0}
+    sha = assert_one_batch_commit(repo, before, names)
+    results = {r["cluster"]: r for r in job["results"]}
+    assert sorted(results) == names, job["results"]
+    for name, result in results.items():
+        assert result["status"] == "committed", result
+        assert result["detail"]["commit_sha"] == sha, result
+        assert result["detail"]["revision"] == 2, result
+        assert release_of(repo, sha, name) == {"v2"}, name
+        shown = cluster_of(client, name)
+        assert (shown["revision"], shown["commit_sha"]) == (2, sha), shown
+        history = revisions_of(client, name)
+        assert (history[0]["revision"], history[0]["commit_sha"]) == (2, sha), history
+        assert [r["revision"] for r in history] == [2, 1], history
+        assert drafts_of(client, name) == 0
+    assert versions(client, profile_id) == dict.fromkeys(names, 2)
+
+    # The next change, one commit per cluster.
+    publish(client, "shop", 3)
+    before = repo.head()
+    started = start_rollout(client, profile_id, version=3, batch_size=10, batch_commits=False)
+    assert started["request"]["batch_commits"] is False, started["request"]
+    job = wait_for(client, started["id"])
+
+    assert job["state"] == "succeeded", job
+    commits = new_commits(repo, before)
+    assert len(commits) == 3, repo.log()[:4]
+    results = {r["cluster"]: r["detail"] for r in job["results"]}
+    assert sorted(results) == names, job["results"]
+    assert {d["commit_sha"] for d in results.values()} == set(commits)
+    for name, detail in results.items():
+        assert detail["status"] == "committed" and detail["revision"] == 3, detail
+        assert folders_changed(repo, detail["commit_sha"]) == {f"clusters/{name}"}
+        assert len(marker_lines(message_of(repo, detail["commit_sha"]))) == 1
+        shown = cluster_of(client, name)
+        assert (shown["revision"], shown["commit_sha"]) == (3, detail["commit_sha"]), shown
+        assert release_of(repo, repo.head() or "", name) == {"v3"}, name
+    assert versions(client, profile_id) == dict.fromkeys(names, 3)
+
+
+def test_a_batch_over_two_repositories_is_one_commit_on_each(
+    client: httpx.Client, tmp_path: Path
+) -> None:
+    profile_id = publish(client, "shop", 1)
+    first, second = BareRepo(tmp_path / "a.git"), BareRepo(tmp_path / "b.git")
+    shared_fleet(client, first, ["a-0", "a-1"], profile_id)
+    shared_fleet(client, second, ["b-0"], profile_id)
+    publish(client, "shop", 2)
+    heads = (first.head(), second.head())
+
+    job = wait_for(client, start_rollout(client, profile_id, batch_size=10)["id"])
+
+    assert job["state"] == "succeeded", job
+    on_first = assert_one_batch_commit(first, heads[0], ["a-0", "a-1"])
+    on_second = assert_one_batch_commit(second, heads[1], ["b-0"])
+    assert "a-0" not in message_of(second, on_second)
+    shas = {r["cluster"]: r["detail"]["commit_sha"] for r in job["results"]}
+    assert shas == {"a-0": on_first, "a-1": on_first, "b-0": on_second}, job["results"]
+    assert all(r["detail"]["revision"] == 2 for r in job["results"]), job["results"]
+    for name, sha in shas.items():
+        shown = cluster_of(client, name)
+        assert (shown["revision"], shown["commit_sha"]) == (2, sha), shown
+
+
+def test_a_refused_batch_push_fails_every_cluster_of_the_batch_and_records_nothing(
+    client: httpx.Client, tmp_path: Path
+) -> None:
+    profile_id = publish(client, "shop", 1)
+    repo = BareRepo(tmp_path / "shared.git")
+    names = ["r-0", "r-1"]
+    shared_fleet(client, repo, names, profile_id)
+    publish(client, "shop", 2)
+    before = {name: cluster_of(client, name) for name in names}
+    head = repo.head()
+    repo.reject_pushes("pushes to this repository are frozen")
+
+    started = start_rollout(client, profile_id, batch_size=10, continue_on_error=True)
+    job = wait_for(client, started["id"])
+
+    assert job["state"] == "succeeded", job  # continue_on_error: the job itself runs through
+    assert job["counts"]["failed"] == 2 and job["counts"]["committed"] == 0, job["counts"]
+    results = {r["cluster"]: r for r in job["results"]}
+    assert sorted(results) == names, job["results"]
+    for name, result in results.items():
+        assert result["status"] == "failed", result
+        assert "pushes to this repository are frozen" in result["detail"]["reason"], result
+        assert result["detail"]["commit_sha"] is None and result["detail"]["revision"] is None
+        shown = cluster_of(client, name)
+        assert (shown["revision"], shown["commit_sha"]) == (
+            before[name]["revision"],
+            before[name]["commit_sha"],
+        ), shown
+        assert [r["revision"] for r in revisions_of(client, name)] == [1]
+        assert drafts_of(client, name) == 0, f"{name} keeps the stack draft of a refused push"
+    assert repo.head() == head
+    assert versions(client, profile_id) == dict.fromkeys(names, 1)
+
+    # Once the remote takes pushes again, the same rollout goes through in one commit.
+    repo.allow_pushes()
+    job = wait_for(client, start_rollout(client, profile_id, batch_size=10)["id"])
+    assert job["state"] == "succeeded", job
+    sha = assert_one_batch_commit(repo, head, names)
+    assert {r["detail"]["commit_sha"] for r in job["results"]} == {sha}
+
+
+def test_a_worker_killed_during_a_batch_push_leaves_one_commit_settled_for_every_cluster(
+    services: Services,
+    database: Database,
+    queued_url: str,
+    make_token: TokenFactory,
+    tmp_path: Path,
+) -> None:
+    only_sqlite(database)
+    env = worker_env(services.settings, queue_url=services.settings.queue_url)
+    with http(queued_url, make_token("acme", "admin")) as client:
+        profile_id = publish(client, "shop", 1)
+        repo = BareRepo(tmp_path / "shared.git")
+        names = ["k-0", "k-1", "k-2"]
+        shared_fleet(client, repo, names, profile_id)
+        publish(client, "shop", 2)
+        head = repo.head()
+        slow_pushes(repo, 1)
+
+        with workers(env, tmp_path, 2) as (first, second):
+            first.start()
+            started = start_rollout(client, profile_id, batch_size=10)
+            deadline = time.monotonic() + WAIT
+            while not pushing(repo):
+                assert first.process is not None and first.process.poll() is None, first.output()
+                assert time.monotonic() < deadline, f"no push began: {first.output()}"
+                time.sleep(0.02)
+            # The push is under way (the remote's hook runs) but nothing is recorded yet.
+            first.kill()
+            assert job_of(client, started["id"])["results"] == []
+            # The git process outlives its worker: let that push land before resuming.
+            deadline = time.monotonic() + WAIT
+            while repo.head() == head:
+                assert time.monotonic() < deadline, "the interrupted push never landed"
+                time.sleep(0.05)
+            second.start()
+            job = wait_for(client, started["id"], timeout=120)
+            outputs = first.output() + second.output()
+
+        assert job["state"] == "succeeded", (job, outputs)
+        assert job["attempts"] == 2, job
+        sha = assert_one_batch_commit(repo, head, names)
+        results = list(job["results"])
+        assert sorted(r["cluster"] for r in results) == names, (
+            "each cluster has exactly one result",
+            job["results"],
+        )
+        for result in results:
+            detail = result["detail"]
+            if result["status"] == "skipped":
+                assert detail["reason"] == "already at 2", detail
+            else:
+                assert result["status"] == "committed", detail
+                assert (detail["commit_sha"], detail["revision"]) == (sha, 2), detail
+        for name in names:
+            shown = cluster_of(client, name)
+            assert (shown["revision"], shown["commit_sha"]) == (2, sha), (
+                f"{name} was not settled from the pushed batch commit: {shown}"
+            )
+            history = revisions_of(client, name)
+            assert (history[0]["revision"], history[0]["commit_sha"]) == (2, sha)
+            assert drafts_of(client, name) == 0, name
+        assert versions(client, profile_id) == dict.fromkeys(names, 2)
