@@ -5,7 +5,7 @@ Target (fleet at scale): with a 10-layer stack of charts (bench/render.py's stac
 changed) runs at >= 25 clusters per second end to end (render, diff, Git, database), and
 the last 100 clusters cost at most 1.2x the first 100. Each cluster's parameter `zone`
 differs, so one layer renders per cluster. LAMINA_BENCH_CLUSTERS sets the fleet size;
-LAMINA_BENCH_PROFILE=1 prints where the rollout's time goes (cProfile, top functions).
+LAMINA_BENCH_PROFILE=1 (or =dry) prints where the rollout's (or the dry run's) time goes.
 """
 
 from __future__ import annotations
@@ -85,6 +85,15 @@ def _version_two(wired: Services, who: Principal) -> None:
     wired.profiles.import_document(who, doc)
 
 
+def _discard_drafts(wired: Services, who: Principal) -> None:
+    """Drop the stack drafts the dry run kept, so the real run starts from the same fleet."""
+    with wired.store.unit_of_work() as uow:
+        clusters = uow.clusters.all(who.org_id)
+    for cluster in clusters:
+        for draft in wired.stacks.drafts(who, cluster.id, page_size=200).items:
+            wired.stacks.discard(who, cluster.id, draft.id)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         wired, who, profile_id, remote = _setup(Path(tmp))
@@ -94,10 +103,31 @@ def main() -> None:
             setup = time.perf_counter() - started
             print(f"{CLUSTERS} clusters at version 1 in {setup:.1f} s (setup, not the target)")
             _version_two(wired, who)
+            dry = wired.jobs.start_rollout(
+                who, RolloutRequest(profile_id=profile_id, version=2, batch_size=50, dry_run=True)
+            )
+            dry_profiler = (
+                cProfile.Profile() if os.environ.get("LAMINA_BENCH_PROFILE") == "dry" else None
+            )
+            started = time.perf_counter()
+            if dry_profiler is not None:
+                dry_profiler.enable()
+            wired.jobs.run(dry.id)
+            if dry_profiler is not None:
+                dry_profiler.disable()
+                pstats.Stats(dry_profiler).sort_stats("cumulative").print_stats(60)
+            took = time.perf_counter() - started
+            counts = wired.jobs.view(who, dry.id, limit=0).counts
+            print(
+                f"dry run of version 2 over {CLUSTERS} clusters: {took:.1f} s = "
+                f"{CLUSTERS / took:.1f} clusters/s, {counts} (10,000 clusters at this rate: "
+                f"{10_000 / (CLUSTERS / took):.0f} s; target <= 60 s)"
+            )
+            _discard_drafts(wired, who)
             job = wired.jobs.start_rollout(
                 who, RolloutRequest(profile_id=profile_id, version=2, batch_size=50)
             )
-            profiler = cProfile.Profile() if os.environ.get("LAMINA_BENCH_PROFILE") else None
+            profiler = cProfile.Profile() if os.environ.get("LAMINA_BENCH_PROFILE") == "1" else None
             started = time.perf_counter()
             begun_at = time.time()
             if profiler is not None:

@@ -316,10 +316,13 @@ def _placed(
     """The layer's committed objects (`hooks.committed`), each namespaced one without a
     namespace given the layer's, each cluster-scoped one without any."""
     namespace = layer.namespace or "default"
-    return [_with_namespace(obj, namespace, namespaced) for obj in hooks.committed(layer.objects)]
+    return [with_namespace(obj, namespace, namespaced) for obj in hooks.committed(layer.objects)]
 
 
-def _with_namespace(obj: dict[str, Any], namespace: str, namespaced: Namespaced) -> dict[str, Any]:
+def with_namespace(obj: dict[str, Any], namespace: str, namespaced: Namespaced) -> dict[str, Any]:
+    """The object as committed in a layer of `namespace`: a namespaced one without a
+    namespace gets it (after its name), a cluster-scoped one loses any; else unchanged
+    (the same object). Placing a placed object changes nothing."""
     metadata = _metadata(obj)
     if not namespaced(obj):
         if "namespace" not in metadata:

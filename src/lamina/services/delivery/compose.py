@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lamina.domain import gitops, hooks, scope
@@ -14,6 +15,7 @@ from lamina.domain.errors import InvalidInput, Issue, NotFound
 from lamina.domain.models import Cluster, GitMode, Profile, ProfileType, ProfileVersion
 from lamina.domain.objects import Namespaced, RenderedLayer, identity
 from lamina.ports import Cipher, ManifestCodec, ScopeLookup, SecretEncryptor, Store
+from lamina.services.caches import ByteLru
 from lamina.services.delivery.secrets import SecretSealer
 from lamina.services.render import ClusterFacts, Inputs, RenderService, release_name
 
@@ -49,6 +51,7 @@ class Composer:
         self._scopes = scopes
         self._secrets = SecretSealer(store=store, cipher=cipher, codec=codec, encryptor=encryptor)
         self._inputs: OrderedDict[tuple[int, int], Inputs] = OrderedDict()
+        self._texts = ObjectTexts(codec.dump)
         self._inputs_lock = threading.Lock()
 
     def unsealed(self, sealed: dict[str, str]) -> dict[str, str]:
@@ -79,22 +82,43 @@ class Composer:
             stack += [(addon.profile.name, output) for output in rendered]
         namespaced = self._namespaced(cluster, [output for _, output in stack])
         for profile, output in stack:
-            issues += _claim(output, profile, owners, objects, self._codec, namespaced)
+            issues += _claim(output, profile, owners, objects, self._texts.dump, namespaced)
             warnings += _hooks_left_out(output)
             outputs.append(output)
         if issues:
             raise InvalidInput("Two instantiations render the same object", issues=issues)
         records = [_record(a) for a in loaded]
-        build = gitops.flux_tree if cluster.gitops.mode is GitMode.FLUX else gitops.rendered_tree
-        kwargs: dict[str, Any] = {"root": _directory(cluster)} if build is gitops.flux_tree else {}
-        files = build(
-            cluster=cluster.name,
-            addons=records,
-            layers=outputs,
-            dump=self._codec.dump,
-            namespaced=namespaced,
-            **kwargs,
-        )
+        if cluster.gitops.mode is GitMode.FLUX:
+            files = gitops.flux_tree(
+                cluster=cluster.name,
+                addons=records,
+                layers=outputs,
+                dump=self._texts.dump,
+                namespaced=namespaced,
+                root=_directory(cluster),
+            )
+        else:
+            # Objects placed once (the same placed object for the same rendered one), so
+            # their text is made once across clusters sharing a cached render.
+            placed = [
+                output
+                if output.sealed
+                else replace(
+                    output,
+                    objects=[
+                        self._texts.place(o, output.namespace or "default", namespaced)
+                        for o in output.objects
+                    ],
+                )
+                for output in outputs
+            ]
+            files = gitops.rendered_tree(
+                cluster=cluster.name,
+                addons=records,
+                layers=placed,
+                dump=self._texts.dump,
+                namespaced=namespaced,
+            )
         return files, objects
 
     def _namespaced(self, cluster: Cluster, outputs: list[gitops.LayerOutput]) -> Namespaced:
@@ -236,12 +260,49 @@ class Composer:
         return inputs
 
 
+class ObjectTexts:
+    """The YAML text of objects, made once per object: objects of a cached render are the
+    same objects for every cluster that shares it, so their text is too. Keyed by the
+    object's identity, with the object kept beside its text, so a key cannot name another
+    object while it is remembered; rendered objects are never changed once made. Bounded
+    in bytes, least recently used first."""
+
+    def __init__(self, dump: Callable[[Any], str], *, max_bytes: int = 64 * 2**20) -> None:
+        self._dump = dump
+        self._texts: ByteLru[int, tuple[Any, str]] = ByteLru(
+            max_bytes, lambda held: 2 * len(held[1]) + 200
+        )
+        self._placed: ByteLru[tuple[int, str, bool], tuple[Any, dict[str, Any]]] = ByteLru(
+            max_bytes // 4, lambda _: 400
+        )
+
+    def dump(self, value: Any) -> str:
+        key = id(value)
+        held = self._texts.get(key)
+        if held is not None and held[0] is value:
+            return held[1]
+        text = self._dump(value)
+        self._texts.put(key, (value, text))
+        return text
+
+    def place(self, obj: dict[str, Any], namespace: str, namespaced: Namespaced) -> dict[str, Any]:
+        """`gitops.with_namespace`, the same placed object for the same object."""
+        scoped = namespaced(obj)
+        key = (id(obj), namespace, scoped)
+        held = self._placed.get(key)
+        if held is not None and held[0] is obj:
+            return held[1]
+        placed = gitops.with_namespace(obj, namespace, lambda _: scoped)
+        self._placed.put(key, (obj, placed))
+        return placed
+
+
 def _claim(
     output: gitops.LayerOutput,
     profile: str,
     owners: dict[tuple[str, str, str], str],
     objects: dict[str, list[str]],
-    codec: ManifestCodec,
+    dump: Callable[[Any], str],
     namespaced: Namespaced,
 ) -> list[Issue]:
     """Record each object the layer commits (`hooks.committed`) as the layer's, or an issue
@@ -260,11 +321,11 @@ def _claim(
             )
             continue
         owners[key] = output.name
-        objects["/".join(key)] = [output.name, codec.dump(body)]
+        objects["/".join(key)] = [output.name, dump(body)]
     if output.chart is not None:
         objects[f"HelmRelease/{output.namespace}/{output.name.replace('/', '-')}"] = [
             output.name,
-            codec.dump(
+            dump(
                 {
                     "chart": output.chart.chart,
                     "version": output.chart.version,

@@ -265,6 +265,10 @@ class StackService:
         return StackDiff(changes, _parameter_changes(previous, draft.addons, declared))
 
     def _hook_of(self, text: str) -> list[str]:
+        # Stored object texts are this codec's own dumps, which write the annotation key
+        # as it is: without it in the text, the object is no hook, and parsing is skipped.
+        if hooks.HOOK not in text:
+            return []
         bodies = self._codec.load_all(text, "")
         return hooks.hook_types(bodies[0]) if bodies and isinstance(bodies[0], dict) else []
 
