@@ -9,10 +9,13 @@ is only ever looked up in the caller's own org.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol
+
 from lamina.domain.errors import Conflict, NotFound
 from lamina.domain.models import Principal
 from lamina.domain.refs import MAX_ID, is_id
-from lamina.ports import Store
+from lamina.ports import Store, UnitOfWork
 
 MAX_SHOWN = 20
 
@@ -25,6 +28,15 @@ def as_id(ref: str, noun: str) -> int:
     return number
 
 
+class _Named(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+# How a kind of row is found by name in an org: (unit of work, org id, name) -> row or None.
+Lookup = Callable[[UnitOfWork, int, str], _Named | None]
+
+
 class NameService:
     """Turns a name-or-id reference into the id the other services take."""
 
@@ -32,30 +44,28 @@ class NameService:
         self._store = store
 
     def profile(self, principal: Principal, ref: str) -> int:
-        if is_id(ref):
-            return as_id(ref, "profile")
-        with self._store.unit_of_work() as uow:
-            found = uow.profiles.get_by_name(principal.org_id, ref)
-        if found is None:
-            raise NotFound(f"No profile is named '{ref}' in this org")
-        return found.id
+        return self._one(
+            principal, ref, "profile", lambda uow, org, name: uow.profiles.get_by_name(org, name)
+        )
 
     def cluster(self, principal: Principal, ref: str) -> int:
-        if is_id(ref):
-            return as_id(ref, "cluster")
-        with self._store.unit_of_work() as uow:
-            found = uow.clusters.get_by_name(principal.org_id, ref)
-        if found is None:
-            raise NotFound(f"No cluster is named '{ref}' in this org")
-        return found.id
+        return self._one(
+            principal, ref, "cluster", lambda uow, org, name: uow.clusters.get_by_name(org, name)
+        )
 
     def registry(self, principal: Principal, ref: str) -> int:
+        return self._one(
+            principal, ref, "registry", lambda uow, org, name: uow.registries.get_by_name(org, name)
+        )
+
+    def _one(self, principal: Principal, ref: str, noun: str, lookup: Lookup) -> int:
+        """The id a reference holds, or the id of the org's `noun` of that name."""
         if is_id(ref):
-            return as_id(ref, "registry")
+            return as_id(ref, noun)
         with self._store.unit_of_work() as uow:
-            found = uow.registries.get_by_name(principal.org_id, ref)
+            found = lookup(uow, principal.org_id, ref)
         if found is None:
-            raise NotFound(f"No registry is named '{ref}' in this org")
+            raise NotFound(f"No {noun} is named '{ref}' in this org")
         return found.id
 
     def draft(self, principal: Principal, ref: str) -> int:
