@@ -196,6 +196,39 @@ def test_pagination_search_and_filters(client: httpx.Client) -> None:
     assert too_big.status_code == 422 and too_big.json()["errors"][0]["path"] == "page_size"
 
 
+def test_cursor_pages_walk_the_list_as_offsets_do(client: httpx.Client) -> None:
+    """Keyset pages (`cursor` = the previous page's `next_cursor`) give the same rows as
+    numbered pages, keep `total_count`, and end with no cursor."""
+    for i in range(7):
+        assert import_doc(client, web_platform(name=f"stack-{i}", tags=["t"])).status_code == 201
+    by_number = [
+        [
+            p["name"]
+            for p in client.get(PROFILES, params={"page": n, "page_size": 3}).json()["result"]
+        ]
+        for n in (1, 2, 3)
+    ]
+    walked: list[list[str]] = []
+    params: dict[str, Any] = {"page_size": 3, "tag": "t"}
+    while True:
+        answer = client.get(PROFILES, params=params).json()
+        assert answer["total_count"] == 7
+        walked.append([p["name"] for p in answer["result"]])
+        if answer["next_cursor"] is None:
+            break
+        params["cursor"] = answer["next_cursor"]
+    assert walked == by_number  # the last page of 1 row has no next cursor
+    # A profile added before the cursor's position does not shift the next page.
+    first = client.get(PROFILES, params={"page_size": 3}).json()
+    assert import_doc(client, web_platform(name="a-new-one")).status_code == 201
+    after = client.get(PROFILES, params={"page_size": 3, "cursor": first["next_cursor"]})
+    assert [p["name"] for p in after.json()["result"]] == ["stack-3", "stack-4", "stack-5"]
+    for bad in ("x", "bm90IGpzb24", "WyJhIiwgMF0"):  # garbage, not JSON, id 0
+        refused = client.get(PROFILES, params={"cursor": bad})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["path"] == "cursor"
+
+
 def test_org_isolation_public_profiles_and_roles(
     client: httpx.Client, server_url: str, make_token: Any
 ) -> None:

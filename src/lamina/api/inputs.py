@@ -3,7 +3,10 @@ characters, so that no request value can reach a store it does not fit."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
+import json
 from typing import Annotated, Any, get_args
 
 from fastapi import Path, Query, Request
@@ -12,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from lamina.domain import paths, text
+from lamina.domain.errors import InvalidInput, Issue
 from lamina.domain.refs import MAX_ID
 
 # With page_size ≤ 200 the row offset stays far inside a 64-bit integer.
@@ -110,3 +114,22 @@ def plain_parameters(request: Request) -> None:
                 )
     if errors:
         raise RequestValidationError(errors)
+
+
+def cursor_of(name: str, row_id: int) -> str:
+    """An opaque keyset cursor: where the next page of a list ordered by (name, id) starts."""
+    return base64.urlsafe_b64encode(json.dumps([name, row_id]).encode()).decode().rstrip("=")
+
+
+def cursor_key(cursor: str) -> tuple[str, int]:
+    """The (name, id) a cursor holds; InvalidInput at `cursor` for anything this API did
+    not make."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        name, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError, binascii.Error):
+        name, row_id = None, None
+    if not isinstance(name, str) or type(row_id) is not int or not 1 <= row_id <= MAX_ID:
+        issue = Issue("cursor", "invalid_value", "Not a cursor of this list: pass next_cursor")
+        raise InvalidInput("Invalid cursor", issues=[issue])
+    return name, row_id

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from lamina.adapters import yamlio
-from lamina.api import schemas
+from lamina.api import inputs, schemas
 from lamina.api.deps import PrincipalDep, ProfileRef, ServicesDep
 from lamina.api.inputs import Id, IdQuery, Page, PageSize
 from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
@@ -28,6 +30,14 @@ def list_profiles(
     category: str | None = None,
     tag: str | None = None,
     include_public: bool = False,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=400,
+            description="`next_cursor` of the previous page: the next page without skipping "
+            "rows (then `page` is ignored)",
+        ),
+    ] = None,
 ) -> schemas.ListResponse[schemas.ProfileSummary]:
     query = ProfileQuery(
         page=page,
@@ -36,9 +46,14 @@ def list_profiles(
         category=category,
         tag=tag,
         include_public=include_public,
+        after=inputs.cursor_key(cursor) if cursor else None,
     )
     found = wired.profiles.list_profiles(who, query)
-    return schemas.page_of(found, schemas.ProfileSummary.of)
+    answer = schemas.page_of(found, schemas.ProfileSummary.of)
+    if len(found.items) == page_size:
+        last = found.items[-1]
+        answer.next_cursor = inputs.cursor_of(last.name, last.id)
+    return answer
 
 
 @router.post(

@@ -22,6 +22,11 @@ class ListResponse(BaseModel, Generic[T]):
     total_count: int
     page: int
     page_size: int
+    next_cursor: str | None = Field(
+        default=None,
+        description="Where the next page starts (keyset paging, for lists that offer it): "
+        "pass it as `cursor`; null on the last page",
+    )
 
 
 def page_of(found: Page[S], shape: Callable[[S], T]) -> ListResponse[T]:

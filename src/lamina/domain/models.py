@@ -227,6 +227,9 @@ class ProfileQuery:
     tag: str | None = None
     include_public: bool = False
     names: list[str] = field(default_factory=list)
+    after: tuple[str, int] | None = None
+    """Keyset paging: the (name, id) of the last profile of the previous page; `page` is
+    then ignored, and no rows are skipped by counting them."""
 
 
 class RegistryKind(StrEnum):

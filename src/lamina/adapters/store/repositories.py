@@ -93,14 +93,20 @@ class SqlProfiles:
         total = self._conn.execute(
             sa.select(sa.func.count()).select_from(source).where(*where)
         ).scalar_one()
-        rows = self._conn.execute(
+        listed = (
             sa.select(t.profiles)
             .select_from(source)
             .where(*where)
             .order_by(t.profiles.c.name, t.profiles.c.id)
             .limit(query.page_size)
-            .offset((query.page - 1) * query.page_size)
-        ).mappings()
+        )
+        if query.after is not None:
+            name, last = query.after
+            p = t.profiles.c
+            listed = listed.where(sa.or_(p.name > name, sa.and_(p.name == name, p.id > last)))
+        else:
+            listed = listed.offset((query.page - 1) * query.page_size)
+        rows = self._conn.execute(listed).mappings()
         items = [_profile(row) for row in rows]
         return Page(items=items, total_count=total, page=query.page, page_size=query.page_size)
 
