@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_workers, cli, fleet, profiles, render, rollout, search, storage
+from bench import api_workers, cli, fleet, parallel, profiles, render, rollout, search, storage
 
 BENCHMARKS = {
     "profiles": profiles.main,
     "search": search.main,
     "render": render.main,
+    "parallel": parallel.main,
     "fleet": fleet.main,
     "rollout": rollout.main,
     "storage": storage.main,
