@@ -1,11 +1,13 @@
 """Rolling a version bump out to a fleet, as a job, with one worker.
 
 Target (fleet at scale): with a 10-layer stack of charts (bench/render.py's stack) on
-1,000 clusters sharing one Git repository, a rollout of version 2 (one layer's values
-changed) runs at >= 25 clusters per second end to end (render, diff, Git, database), and
-the last 100 clusters cost at most 1.2x the first 100. Each cluster's parameter `zone`
-differs, so one layer renders per cluster. LAMINA_BENCH_CLUSTERS sets the fleet size;
-LAMINA_BENCH_PROFILE=1 (or =dry) prints where the rollout's (or the dry run's) time goes.
+1,000 clusters (half in each of two Git repositories), a rollout of version 2 (one layer's
+values changed) runs at >= 25 clusters per second end to end (render, diff, Git, database)
+with one worker, and the last 100 clusters cost at most 1.2x the first 100. Each cluster's
+parameter `zone` differs, so one layer renders per cluster. Also timed: a dry run of the
+same rollout, and two rollouts (one per repository) run by one and by two `lamina worker`
+processes. LAMINA_BENCH_CLUSTERS sets the fleet size; LAMINA_BENCH_PROFILE=1 (or =dry)
+prints where the rollout's (or the dry run's) time goes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import os
 import pstats
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,10 +33,11 @@ from tests.fixtures.gitrepos import BareRepo
 
 CLUSTERS = int(os.environ.get("LAMINA_BENCH_CLUSTERS", "1000"))
 TARGET_RATE = 25.0
+LAMINA = str(Path(sys.executable).with_name("lamina"))
 TARGET_GROWTH = 1.2
 
 
-def _setup(workdir: Path) -> tuple[Services, Principal, int, BareRepo]:
+def _setup(workdir: Path) -> tuple[Services, Principal, int, list[BareRepo]]:
     charts = workdir / "charts"
     for source in [*DEMO_CHARTS.iterdir(), *TEST_CHARTS.iterdir()]:
         if source.is_dir() and source.name != "broken":
@@ -53,19 +58,21 @@ def _setup(workdir: Path) -> tuple[Services, Principal, int, BareRepo]:
     registry = wired.registries.create(who, name="bench", kind=RegistryKind.LOCAL, url=str(charts))
     wired.registries.sync(who, registry.id)
     profile, _ = wired.profiles.import_document(who, profile_document())
-    return wired, who, profile.id, BareRepo(workdir / "fleet.git")
+    return wired, who, profile.id, [BareRepo(workdir / f"fleet-{half}.git") for half in "ab"]
 
 
-def _fleet(wired: Services, who: Principal, profile_id: int, remote: BareRepo) -> None:
-    """CLUSTERS clusters running version 1, each with its own `zone` (not timed)."""
+def _fleet(wired: Services, who: Principal, profile_id: int, remotes: list[BareRepo]) -> None:
+    """CLUSTERS clusters running version 1, each with its own `zone`, half in each
+    repository (label `half=a|b`); not timed."""
     for index in range(CLUSTERS):
+        half = index % 2
         cluster = wired.clusters.create(
             who,
             {
                 "name": f"c{index:04d}",
-                "labels": {"ring": str(index % 3)},
+                "labels": {"ring": str(index % 3), "half": "ab"[half]},
                 "kubernetes_version": "1.31.2",
-                "gitops": {"url": remote.url, "path": "clusters"},
+                "gitops": {"url": remotes[half].url, "path": "clusters"},
             },
         )
         made = wired.stacks.instantiate(
@@ -79,10 +86,67 @@ def _fleet(wired: Services, who: Principal, profile_id: int, remote: BareRepo) -
         wired.stacks.commit(who, cluster.id, made.draft.id)
 
 
-def _version_two(wired: Services, who: Principal) -> None:
+def _next_version(wired: Services, who: Principal, replicas: int) -> None:
     doc: dict[str, Any] = profile_document()
-    doc["spec"]["layers"][4]["values"]["replicaCount"] = 3  # the `web` layer changes
+    doc["spec"]["layers"][4]["values"]["replicaCount"] = replicas  # the `web` layer changes
     wired.profiles.import_document(who, doc)
+
+
+def _by_worker_processes(
+    wired: Services, who: Principal, profile_id: int, version: int, workdir: Path, count: int
+) -> float:
+    """Seconds `count` `lamina worker` processes take to run two rollouts of `version`,
+    one per repository, started together."""
+    settings = wired.settings
+    env = {
+        **os.environ,
+        "LAMINA_DATABASE_URL": settings.database_url,
+        "LAMINA_QUEUE_URL": settings.queue_url,
+        "LAMINA_DATA_DIR": str(settings.data_dir),
+        "LAMINA_LOCAL_ROOTS": ":".join(str(root) for root in settings.local_roots),
+        "LAMINA_ALLOW_LOCAL_TARGETS": "1",
+        "LAMINA_DEMO": "0",
+    }
+    jobs = [
+        wired.jobs.start_rollout(
+            who,
+            RolloutRequest(
+                profile_id=profile_id, version=version, selector=f"half={half}", batch_size=50
+            ),
+        )
+        for half in "ab"
+    ]
+    started = time.perf_counter()
+    workers = [
+        subprocess.Popen(
+            [LAMINA, "worker", "--threads", "1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(workdir / f"worker-{count}-{i}.log", "w"),  # noqa: SIM115
+        )
+        for i in range(count)
+    ]
+    try:
+        deadline = time.monotonic() + 1800
+        while not all(wired.jobs.view(who, j.id, limit=0).job.state.finished for j in jobs):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the rollouts did not finish")
+            time.sleep(0.05)
+        took = time.perf_counter() - started
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(timeout=30)
+    for job in jobs:
+        view = wired.jobs.view(who, job.id, limit=0)
+        if view.job.state.value != "succeeded" or view.counts["committed"] != CLUSTERS // 2:
+            raise RuntimeError(f"job {job.id}: {view.job.state.value} {view.counts}")
+    return took
 
 
 def _discard_drafts(wired: Services, who: Principal) -> None:
@@ -96,13 +160,14 @@ def _discard_drafts(wired: Services, who: Principal) -> None:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        wired, who, profile_id, remote = _setup(Path(tmp))
+        workdir = Path(tmp)
+        wired, who, profile_id, remotes = _setup(workdir)
         try:
             started = time.perf_counter()
-            _fleet(wired, who, profile_id, remote)
+            _fleet(wired, who, profile_id, remotes)
             setup = time.perf_counter() - started
             print(f"{CLUSTERS} clusters at version 1 in {setup:.1f} s (setup, not the target)")
-            _version_two(wired, who)
+            _next_version(wired, who, replicas=3)
             dry = wired.jobs.start_rollout(
                 who, RolloutRequest(profile_id=profile_id, version=2, batch_size=50, dry_run=True)
             )
@@ -160,5 +225,16 @@ def main() -> None:
             print(f"  peak RSS {peak:.0f} MB; timings {wired.stacks.timings}")
             if profiler is not None:
                 pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            rates = {}
+            for count, version in ((1, 3), (2, 4)):
+                _next_version(wired, who, replicas=version + 1)
+                took = _by_worker_processes(wired, who, profile_id, version, workdir, count)
+                rates[count] = CLUSTERS / took
+                print(
+                    f"two rollouts (one per repository) to {CLUSTERS} clusters by {count} "
+                    f"`lamina worker` process{'es' if count > 1 else ''}: {took:.1f} s = "
+                    f"{rates[count]:.1f} clusters/s"
+                )
+            print(f"  2 workers / 1 worker: {rates[2] / rates[1]:.2f}x")
         finally:
             wired.store.dispose()
