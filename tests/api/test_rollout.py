@@ -3,6 +3,7 @@ a dry run predicts the real run, and rollouts take parameters."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +202,39 @@ def test_rollout_parameters_and_missing_ones(client: httpx.Client, tmp_path: Pat
     for repo in repos:
         text = rendered(repo)
         assert "owner: sre" in text and "region: eu" in text and "replicas=2" in text
+
+
+def test_a_rollout_keeps_parameter_values_only_while_it_runs(
+    client: httpx.Client, services: Any, tmp_path: Path
+) -> None:
+    profile_id = publish(client, service(1))
+    cluster = register(client, "kept-1", BareRepo(tmp_path / "repo"))
+    deploy(client, cluster, profile_id, 1)
+    publish(client, service(2, extra=[{"name": "owner", "type": "string", "required": True}]))
+    done = rollout(client, profile_id, parameters=[{"name": "owner", "value": "sre-team"}])
+    assert [r["status"] for r in done["results"]] == ["committed"]
+    with services.store.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT request, secrets_sealed FROM jobs").all()
+    requests = [json.loads(row[0]) if isinstance(row[0], str) else row[0] for row in rows]
+    assert [(r["parameters"], row[1]) for r, row in zip(requests, rows, strict=True)] == [
+        (["owner"], None)
+    ]
+
+
+def test_clusters_with_other_credentials_get_commits_of_their_own(
+    client: httpx.Client, tmp_path: Path
+) -> None:
+    """Two clusters on one repository, one with a token of its own: its folder is not
+    written with the other's credentials, so the batch makes two commits."""
+    profile_id = publish(client, service(1))
+    repo = BareRepo(tmp_path / "shared")
+    plain = register(client, "cred-1", repo)
+    tokened = register(client, "cred-2", repo, token="tok-of-its-own")
+    for cluster in (plain, tokened):
+        deploy(client, cluster, profile_id, 1)
+    before = len(repo.log())
+    publish(client, service(2, replicas=3))
+    done = rollout(client, profile_id)
+    assert [r["status"] for r in done["results"]] == ["committed", "committed"]
+    assert len(repo.log()) == before + 2
+    assert len({r["commit_sha"] for r in done["results"]}) == 2

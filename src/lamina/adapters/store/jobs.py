@@ -144,7 +144,13 @@ class SqlJobs:
         done = self._conn.execute(
             sa.update(t.jobs)
             .where(j.id == job_id, j.worker == worker, j.state == JobState.RUNNING.value)
-            .values(state=state.value, error=error, finished_at=now, lease_until=None)
+            .values(
+                state=state.value,
+                error=error,
+                finished_at=now,
+                lease_until=None,
+                secrets_sealed=None,  # the parameter values are not kept past the job
+            )
         )
         return done.rowcount == 1
 
@@ -154,7 +160,12 @@ class SqlJobs:
         self._conn.execute(
             sa.update(t.jobs)
             .where(*mine, j.state == JobState.QUEUED.value)
-            .values(state=JobState.CANCELLED.value, cancel_requested=True, finished_at=now)
+            .values(
+                state=JobState.CANCELLED.value,
+                cancel_requested=True,
+                finished_at=now,
+                secrets_sealed=None,
+            )
         )
         self._conn.execute(
             sa.update(t.jobs)

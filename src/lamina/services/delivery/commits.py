@@ -121,64 +121,77 @@ class Committer:
                     outcome[cluster_id] = found
                 else:
                     ready.append(found)
-            if not ready:
-                return outcome
-            first = ready[0][0].gitops
-            for cluster, _ in ready[1:]:
-                if (cluster.gitops.url, cluster.gitops.branch) != (first.url, first.branch):
-                    raise ValueError("A batch commit is for clusters of one Git target")
-            try:
-                if self._check_target is not None:
-                    self._check_target(principal.org_slug, first.url)
-            except LaminaError as error:
-                return outcome | {cluster.id: error for cluster, _ in ready}
-            marker = f"{MARKER_KEY}: {uuid.uuid4().hex}"
-            lines = [f"- {c.name}: {d.action} (revision {c.revision + 1})" for c, d in ready]
-            text = f"{message}\n\n" + "\n".join(lines)
-            now = self._clock.now()
-            intents = [
-                CommitIntent(
-                    cluster_id=cluster.id,
-                    draft_id=draft.id,
-                    marker=marker,
-                    base_revision=cluster.revision,
-                    parent_sha=cluster.commit_sha,
-                    message=text,
-                    created_at=now,
+            # Clusters that reach the repository with other credentials get commits of
+            # their own: one cluster's token never writes another's folder.
+            groups: dict[tuple[str, str, str | None, str | None], list[tuple[Cluster, StackDraft]]]
+            groups = {}
+            for cluster, draft in ready:
+                key = (
+                    cluster.gitops.url,
+                    cluster.gitops.branch,
+                    cluster.gitops.username,
+                    self._clusters.git_token(cluster),
                 )
-                for cluster, draft in ready
-            ]
-            with self._store.unit_of_work(write=True) as uow:
-                for intent in intents:
-                    uow.stacks.add_intent(intent)
-            lead = ready[0][0]
-            started = time.perf_counter()
+                groups.setdefault(key, []).append((cluster, draft))
+            for group in groups.values():
+                outcome |= self._push_together(principal, group, message)
+        return outcome
+
+    def _push_together(
+        self, principal: Principal, ready: list[tuple[Cluster, StackDraft]], message: str
+    ) -> dict[int, Committed | LaminaError]:
+        """One commit for clusters of one Git target and credentials (the caller holds
+        their locks): intents, the push, then each cluster's record."""
+        first = ready[0][0]
+        try:
+            if self._check_target is not None:
+                self._check_target(principal.org_slug, first.gitops.url)
+        except LaminaError as error:
+            return {cluster.id: error for cluster, _ in ready}
+        marker = f"{MARKER_KEY}: {uuid.uuid4().hex}"
+        lines = [f"- {c.name}: {d.action} (revision {c.revision + 1})" for c, d in ready]
+        text = f"{message}\n\n" + "\n".join(lines)
+        now = self._clock.now()
+        intents = [
+            CommitIntent(
+                cluster_id=cluster.id,
+                draft_id=draft.id,
+                marker=marker,
+                base_revision=cluster.revision,
+                parent_sha=cluster.commit_sha,
+                message=text,
+                created_at=now,
+            )
+            for cluster, draft in ready
+        ]
+        with self._store.unit_of_work(write=True) as uow:
+            for intent in intents:
+                uow.stacks.add_intent(intent)
+        started = time.perf_counter()
+        try:
+            sha = self._git.commit_trees(
+                url=first.gitops.url,
+                branch=first.gitops.branch,
+                username=first.gitops.username,
+                token=self._clusters.git_token(first),
+                trees={f"{c.gitops.path}/{c.name}".strip("/"): d.files for c, d in ready},
+                message=f"{text}\n\n{marker}\n",
+            )
+        except LaminaError as error:
+            for (cluster, _), intent in zip(ready, intents, strict=True):
+                self._after_failed_push(cluster, intent)
+            return {cluster.id: error for cluster, _ in ready}
+        finally:
+            self._timings["git"] += time.perf_counter() - started
+        outcome: dict[int, Committed | LaminaError] = {}
+        for (cluster, draft), intent in zip(ready, intents, strict=True):
             try:
-                sha = self._git.commit_trees(
-                    url=first.url,
-                    branch=first.branch,
-                    username=first.username,
-                    token=self._clusters.git_token(lead),
-                    trees={f"{c.gitops.path}/{c.name}".strip("/"): d.files for c, d in ready},
-                    message=f"{text}\n\n{marker}\n",
+                landed = sha or cluster.commit_sha or ""
+                outcome[cluster.id] = self._record(
+                    cluster, draft, intent, landed, principal.token_label
                 )
             except LaminaError as error:
-                for (cluster, _), intent in zip(ready, intents, strict=True):
-                    self._after_failed_push(cluster, intent)
-                return outcome | {cluster.id: error for cluster, _ in ready}
-            finally:
-                self._timings["git"] += time.perf_counter() - started
-            for (cluster, draft), intent in zip(ready, intents, strict=True):
-                try:
-                    outcome[cluster.id] = self._record(
-                        cluster,
-                        draft,
-                        intent,
-                        sha or cluster.commit_sha or "",
-                        principal.token_label,
-                    )
-                except LaminaError as error:
-                    outcome[cluster.id] = error
+                outcome[cluster.id] = error
         return outcome
 
     def _ready(
