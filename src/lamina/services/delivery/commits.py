@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from lamina.domain.errors import Conflict, DeliveryFailed, LaminaError, NotFound
 from lamina.domain.models import Cluster, CommitIntent, Principal, StackDraft, StackRevision
@@ -170,10 +171,7 @@ class Committer:
         started = time.perf_counter()
         try:
             sha = self._git.commit_trees(
-                url=first.gitops.url,
-                branch=first.gitops.branch,
-                username=first.gitops.username,
-                token=self._clusters.git_token(first),
+                **self._reach(first),
                 trees={f"{c.gitops.path}/{c.name}".strip("/"): d.files for c, d in ready},
                 message=f"{text}\n\n{marker}\n",
             )
@@ -258,14 +256,20 @@ class Committer:
 
     def _push(self, cluster: Cluster, draft: StackDraft, intent: CommitIntent) -> str | None:
         return self._git.commit_tree(
-            url=cluster.gitops.url,
-            branch=cluster.gitops.branch,
-            username=cluster.gitops.username,
-            token=self._clusters.git_token(cluster),
+            **self._reach(cluster),
             directory=f"{cluster.gitops.path}/{cluster.name}".strip("/"),
             files=draft.files,
             message=f"{intent.message}\n\n{intent.marker}\n",
         )
+
+    def _reach(self, cluster: Cluster) -> dict[str, Any]:
+        """How the cluster's Git target is reached: URL, branch and credentials."""
+        return {
+            "url": cluster.gitops.url,
+            "branch": cluster.gitops.branch,
+            "username": cluster.gitops.username,
+            "token": self._clusters.git_token(cluster),
+        }
 
     def _after_failed_push(self, cluster: Cluster, intent: CommitIntent) -> None:
         # The push may have landed before the connection broke: settle it now when the
@@ -330,10 +334,7 @@ class Committer:
             return cluster
         try:
             sha = self._git.find_commit(
-                url=cluster.gitops.url,
-                branch=cluster.gitops.branch,
-                username=cluster.gitops.username,
-                token=self._clusters.git_token(cluster),
+                **self._reach(cluster),
                 marker=intent.marker,
                 since=intent.parent_sha,
             )
