@@ -223,7 +223,8 @@ def test_cursor_pages_walk_the_list_as_offsets_do(client: httpx.Client) -> None:
     assert import_doc(client, web_platform(name="a-new-one")).status_code == 201
     after = client.get(PROFILES, params={"page_size": 3, "cursor": first["next_cursor"]})
     assert [p["name"] for p in after.json()["result"]] == ["stack-3", "stack-4", "stack-5"]
-    for bad in ("x", "bm90IGpzb24", "WyJhIiwgMF0"):  # garbage, not JSON, id 0
+    # garbage, not JSON, id 0, a NUL in the name
+    for bad in ("x", "bm90IGpzb24", "WyJhIiwgMF0", "WyJcdTAwMDAiLCAxXQ"):
         refused = client.get(PROFILES, params={"cursor": bad})
         assert refused.status_code == 422, refused.text
         assert refused.json()["errors"][0]["path"] == "cursor"

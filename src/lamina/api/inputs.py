@@ -129,7 +129,12 @@ def cursor_key(cursor: str) -> tuple[str, int]:
         name, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError, binascii.Error):
         name, row_id = None, None
-    if not isinstance(name, str) or type(row_id) is not int or not 1 <= row_id <= MAX_ID:
+    if (
+        not isinstance(name, str)
+        or text.forbidden_character(name, multiline=False) is not None
+        or type(row_id) is not int
+        or not 1 <= row_id <= MAX_ID
+    ):
         issue = Issue("cursor", "invalid_value", "Not a cursor of this list: pass next_cursor")
         raise InvalidInput("Invalid cursor", issues=[issue])
     return name, row_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -214,6 +214,9 @@ class FleetService:
                         steps[step.cluster_id] = step
                         run.note(step)
         except LaminaError as error:  # e.g. another delivery held the lock too long
+            for row, draft_id, _ in pending:
+                if row.cluster_id not in steps:
+                    self._discard(run.principal, row, draft_id)
             for row in rows:
                 steps.setdefault(row.cluster_id, _failed(row, error))
             run.stopped = not run.keep_going
@@ -228,20 +231,16 @@ class FleetService:
         again: it may be at the version already."""
         if run.only_outdated and row.version >= run.version:
             return _skipped(row, f"already at {row.version}")
-        if self._stacks.settle(run.principal, row.cluster_id):
-            current = next(
-                (
-                    r
-                    for r in self.instantiations(run.principal, run.profile_id)
-                    if r.cluster_id == row.cluster_id
-                ),
-                None,
-            )
-            if current is None:
-                return _skipped(row, "no longer runs the profile")
-            row = current
-            if run.only_outdated and row.version >= run.version:
-                return _skipped(row, f"already at {row.version}")
+        self._stacks.settle(run.principal, row.cluster_id)
+        # Read again under the lock: another rollout (or a settled crash) may have moved the
+        # instantiation since the plan was made, and must not be undone.
+        with self._store.unit_of_work() as uow:
+            current = uow.stacks.instantiation(run.principal.org_id, row.id)
+        if current is None or current.cluster_id != row.cluster_id:
+            return _skipped(row, "no longer runs the profile")
+        row = replace(row, version=current.version)
+        if run.only_outdated and row.version >= run.version:
+            return _skipped(row, f"already at {row.version}")
         try:
             result = self._stacks.upgrade(
                 run.principal,

@@ -172,7 +172,7 @@ class JobService:
         )
         beat.start()
         try:
-            state, error = self._run_rollout(job, secrets, done, lost)
+            state, error = self._run_rollout(job, worker, secrets, done, lost)
         except LaminaError as failure:
             state, error = JobState.FAILED, failure.detail
         except Exception as crash:
@@ -185,7 +185,12 @@ class JobService:
             uow.jobs.finish(job.id, worker=worker, state=state, error=error, now=self._clock.now())
 
     def _run_rollout(
-        self, job: Job, secrets: str | None, done: dict[int, str], lost: threading.Event
+        self,
+        job: Job,
+        worker: str,
+        secrets: str | None,
+        done: dict[int, str],
+        lost: threading.Event,
     ) -> tuple[JobState, str | None]:
         request = job.request
         principal = Principal(
@@ -209,7 +214,9 @@ class JobService:
                 self._clock.now(),
             )
             with self._store.unit_of_work(write=True) as uow:
-                uow.jobs.add_result(result)
+                kept = uow.jobs.add_result(result, worker=worker)
+            if not kept:  # another worker holds the job now: this one stops
+                lost.set()
 
         def cancelled() -> bool:
             nonlocal stop_asked
@@ -251,8 +258,9 @@ class JobService:
                     kept = uow.jobs.renew(
                         job_id, worker=worker, until=self._clock.now() + self._lease
                     )
-            except LaminaError:
-                continue  # the store is unreachable now; the lease may still hold
+            except Exception:  # the store is busy or unreachable now; the lease may hold
+                log.warning("Could not renew the lease of job %s", job_id, exc_info=True)
+                continue
             if not kept:
                 lost.set()
 
@@ -282,6 +290,8 @@ class JobService:
 
     def _ring(self, job_id: int, *, quiet: float = 0.0) -> bool:
         """Enqueue the job unless this process did within `quiet` seconds."""
+        if len(self._enqueued) > 10_000:  # only recent rings matter
+            self._enqueued.clear()
         last = self._enqueued.get(job_id)
         if last is not None and time.monotonic() - last < quiet:
             return False

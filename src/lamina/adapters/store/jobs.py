@@ -174,7 +174,15 @@ class SqlJobs:
         )
         return self.get(org_id, job_id)
 
-    def add_result(self, result: JobResult) -> JobResult:
+    def add_result(self, result: JobResult, *, worker: str) -> JobResult | None:
+        j = t.jobs.c
+        holder = self._conn.execute(
+            sa.select(j.worker)
+            .where(j.id == result.job_id, j.state == JobState.RUNNING.value)
+            .with_for_update()
+        ).scalar_one_or_none()
+        if holder != worker:
+            return None
         row = (
             self._conn.execute(
                 sa.insert(t.job_results)

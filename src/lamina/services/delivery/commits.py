@@ -175,13 +175,24 @@ class Committer:
                 trees={f"{c.gitops.path}/{c.name}".strip("/"): d.files for c, d in ready},
                 message=f"{text}\n\n{marker}\n",
             )
-        except LaminaError as error:
-            for (cluster, _), intent in zip(ready, intents, strict=True):
+        except Exception as failure:
+            failed = (
+                failure
+                if isinstance(failure, LaminaError)
+                else DeliveryFailed(f"The commit could not be made: {failure}")
+            )
+            outcome: dict[int, Committed | LaminaError] = {}
+            for (cluster, draft), intent in zip(ready, intents, strict=True):
+                # The push may have landed before the connection broke: then it is
+                # recorded here, and the cluster's answer is its commit, not the error.
                 self._after_failed_push(cluster, intent)
-            return {cluster.id: error for cluster, _ in ready}
+                with self._store.unit_of_work() as uow:
+                    done = uow.stacks.committed_draft(cluster.id, draft.id)
+                outcome[cluster.id] = Committed(*done) if done else failed
+            return outcome
         finally:
             self._timings["git"] += time.perf_counter() - started
-        outcome: dict[int, Committed | LaminaError] = {}
+        outcome = {}
         for (cluster, draft), intent in zip(ready, intents, strict=True):
             try:
                 landed = sha or cluster.commit_sha or ""
