@@ -171,7 +171,7 @@ class JobRepository(Protocol):
         """Results per status."""
         ...
 
-    def unfinished(self, now: datetime) -> list[int]:
+    def unfinished(self, now: datetime) -> list[Job]:
         """Queued jobs, and running ones whose lease ran out: what recovery enqueues again."""
         ...
 

@@ -248,7 +248,7 @@ def _announce(api: ApiClient, profile_id: str, name: str, body: dict[str, Any]) 
 
 def result_line(result: dict[str, Any], width: int) -> str:
     """One cluster's line of a rollout: name, status, what happened."""
-    detail = result.get("detail") or result
+    detail = result["detail"]
     status = STATUS_WORDS.get(result["status"], result["status"])
     return f"{result['cluster']:<{width}}  {status:<12}  {_detail(detail)}".rstrip()
 

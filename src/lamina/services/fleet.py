@@ -10,7 +10,7 @@ from typing import Any
 
 from lamina.domain import params, selectors
 from lamina.domain.errors import Conflict, InvalidInput, LaminaError, NotFound
-from lamina.domain.models import Principal, Role
+from lamina.domain.models import Cluster, Principal, Role
 from lamina.ports import Store
 from lamina.services.access import own_profile, require
 from lamina.services.delivery.commits import Committed
@@ -101,10 +101,32 @@ class FleetService:
         """The instantiations a rollout of `version` covers, after checking the request:
         the version exists and is not deprecated, `parameters` are of the types it
         declares (InvalidInput, NotFound or Conflict before any cluster is touched)."""
+        planned = self._plan(principal, profile_id, version, clusters, selector, parameters)
+        return [row for row, _ in planned]
+
+    def _plan(
+        self,
+        principal: Principal,
+        profile_id: int,
+        version: int,
+        clusters: list[str] | None,
+        selector: str,
+        parameters: dict[str, Any] | None,
+    ) -> list[tuple[InstantiationRow, Cluster]]:
+        """`plan`, each instantiation with its cluster."""
         require(principal, Role.EDITOR)
         chosen = selectors.parse_selector(selector)
         self._check_version(principal, profile_id, version, dict(parameters or {}))
-        return self._targets(principal, profile_id, clusters, chosen)
+        rows = self.instantiations(principal, profile_id)
+        with self._store.unit_of_work() as uow:
+            known = {c.id: c for c in uow.clusters.all(principal.org_id)}
+        return [
+            (row, known[row.cluster_id])
+            for row in rows
+            if row.cluster_id in known
+            and (clusters is None or row.cluster in clusters)
+            and chosen.matches(known[row.cluster_id].labels)
+        ]
 
     def rollout(
         self,
@@ -140,19 +162,9 @@ class FleetService:
         clusters of one Git target are delivered under its delivery lock, so two rollouts
         never work on one cluster at once."""
         supplied = dict(parameters or {})
-        targets = self.plan(
-            principal,
-            profile_id,
-            version=version,
-            clusters=clusters,
-            selector=selector,
-            parameters=supplied,
-        )
-        with self._store.unit_of_work() as uow:
-            where = {
-                c.id: f"{c.gitops.url}#{c.gitops.branch}"
-                for c in uow.clusters.all(principal.org_id)
-            }
+        planned = self._plan(principal, profile_id, version, clusters, selector, supplied)
+        targets = [row for row, _ in planned]
+        where = {c.id: f"{c.gitops.url}#{c.gitops.branch}" for _, c in planned}
         recorded = dict(done or {})
         run = _Run(
             principal=principal,
@@ -313,23 +325,6 @@ class FleetService:
         if supplied:
             declared = params.parse_parameters(declared_parameters(found.spec))
             params.bind([p for p in declared if p.name in supplied], supplied)
-
-    def _targets(
-        self,
-        principal: Principal,
-        profile_id: int,
-        clusters: list[str] | None,
-        chosen: selectors.Selector,
-    ) -> list[InstantiationRow]:
-        rows = self.instantiations(principal, profile_id)
-        with self._store.unit_of_work() as uow:
-            labels = {c.id: c.labels for c in uow.clusters.all(principal.org_id)}
-        return [
-            row
-            for row in rows
-            if (clusters is None or row.cluster in clusters)
-            and chosen.matches(labels.get(row.cluster_id, {}))
-        ]
 
     def _discard(self, principal: Principal, row: InstantiationRow, draft_id: int) -> None:
         with contextlib.suppress(LaminaError):

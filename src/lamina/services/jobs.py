@@ -269,11 +269,9 @@ class JobService:
         running ones whose worker's lease ran out; give up on a job after its attempts."""
         now = self._clock.now()
         with self._store.unit_of_work() as uow:
-            found = [uow.jobs.get(None, i) for i in uow.jobs.unfinished(now)]
+            found = uow.jobs.unfinished(now)
         again: list[int] = []
         for job in found:
-            if job is None:
-                continue
             if job.state is JobState.RUNNING and job.attempts >= MAX_ATTEMPTS:
                 with self._store.unit_of_work(write=True) as uow:
                     uow.jobs.finish(

@@ -218,10 +218,11 @@ class SqlJobs:
         )
         return {status: count for status, count in rows}
 
-    def unfinished(self, now: datetime) -> list[int]:
+    def unfinished(self, now: datetime) -> list[Job]:
         j = t.jobs.c
         stale = sa.or_(
             j.state == JobState.QUEUED.value,
             sa.and_(j.state == JobState.RUNNING.value, j.lease_until < now),
         )
-        return list(self._conn.execute(sa.select(j.id).where(stale).order_by(j.id)).scalars())
+        rows = self._conn.execute(sa.select(t.jobs).where(stale).order_by(j.id)).mappings()
+        return [_job(row) for row in rows]
