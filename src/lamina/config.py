@@ -37,6 +37,7 @@ from lamina.services.previews import Previews
 from lamina.services.profiles import ProfileService
 from lamina.services.registries import RegistryService
 from lamina.services.render import RenderService
+from lamina.services.sessions import BrowserSessions
 from lamina.settings import setting
 
 DEMO_DIR = Path(__file__).parent / "demo"
@@ -113,6 +114,7 @@ class Services:
     names: NameService
     queue: HueyQueue
     jobs: JobService
+    sessions: BrowserSessions
 
     def embedded_worker(self, *, workers: int | None = None) -> EmbeddedWorker:
         """Job workers on threads of this process, with the recovery of abandoned jobs."""
@@ -205,6 +207,7 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         names=NameService(store=store),
         queue=queue,
         jobs=jobs,
+        sessions=BrowserSessions(store=store, cipher=cipher, clock=clock),
     )
 
 

@@ -397,6 +397,10 @@ class StackRepository(Protocol):
         """Instantiations on a version older than the profile's current one, or deprecated."""
         ...
 
+    def outdated_counts(self, profile_ids: list[int]) -> dict[int, int]:
+        """`outdated_count` of several profiles in one query; profiles with none are absent."""
+        ...
+
     def replace_instantiations(
         self, cluster_id: int, org_id: int, addons: list[dict[str, Any]], now: datetime
     ) -> list[int]:

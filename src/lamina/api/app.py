@@ -5,7 +5,7 @@ from __future__ import annotations
 import swagger_ui_bundle
 from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 import lamina
@@ -30,6 +30,7 @@ from lamina.api.deps import PrincipalDep, ServicesDep
 from lamina.api.limits import BodyLimit
 from lamina.api.offloop import OffLoop
 from lamina.config import Services
+from lamina.web import site
 
 OPENAPI_URL = "/api/v1/openapi.json"
 ASSETS = "/api/v1/docs/assets"
@@ -58,6 +59,7 @@ def create_app(wired: Services) -> FastAPI:
     app.include_router(routes_audit.router)
     app.include_router(routes_jobs.router)
     _install_meta(app)
+    site.install(app)
     problems.document(app)
     app.add_middleware(OffLoop)
     app.add_middleware(BodyLimit, max_bytes=wired.settings.max_body_bytes)
@@ -89,10 +91,6 @@ def _install_meta(app: FastAPI) -> None:
             swagger_css_url=f"{ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS}/favicon-32x32.png",
         )
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/api/v1/docs")
 
     @app.get(
         "/api/v1/health",

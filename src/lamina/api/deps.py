@@ -8,14 +8,19 @@ from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from lamina.config import Services
-from lamina.domain.errors import Unauthorized
+from lamina.domain.errors import Forbidden, Unauthorized
 from lamina.domain.models import Principal
 from lamina.services import auth
+from lamina.services.sessions import same_token
 
 # Where the request's principal is kept for the audit trail, which runs outside the routes.
 PRINCIPAL_KEY = "lamina.principal"
 # Where the ids that path segments named are kept, for the audit trail: {"cluster": 3}.
 RESOLVED_KEY = "lamina.resolved"
+# The web UI's session cookie, and the header that carries its CSRF token on writes.
+SESSION_COOKIE = "lamina_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def services(request: Request) -> Services:
@@ -32,10 +37,24 @@ def principal(
     wired: Annotated[Services, Depends(services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> Principal:
+    """The caller: a bearer token, else the web UI's session cookie. A write made with the
+    cookie must carry the session's CSRF token in the X-CSRF-Token header (403 without it),
+    so no other site can make the browser write on a signed-in user's behalf."""
     token = credentials.credentials.strip() if credentials else ""
-    if not token:
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if token:
+        found = auth.authenticate(wired.store, token)
+    elif cookie:
+        session = wired.sessions.resume(cookie)
+        if request.method not in SAFE_METHODS and not same_token(
+            session.csrf, request.headers.get(CSRF_HEADER)
+        ):
+            raise Forbidden(
+                f"A write made with a browser session must carry its {CSRF_HEADER} header"
+            )
+        found = session.principal
+    else:
         raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'")
-    found = auth.authenticate(wired.store, token)
     request.scope[PRINCIPAL_KEY] = found
     return found
 

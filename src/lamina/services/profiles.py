@@ -67,6 +67,13 @@ class ProfileService:
         with self._store.unit_of_work() as uow:
             return uow.profiles.page(principal.org_id, query)
 
+    def outdated_counts(self, principal: Principal, profiles: list[Profile]) -> dict[int, int]:
+        """How many instantiations of each listed profile run an outdated version, in one
+        query; only the caller's own profiles are counted (others' clusters are not ours)."""
+        own = [p.id for p in profiles if p.org_id == principal.org_id]
+        with self._store.unit_of_work() as uow:
+            return uow.stacks.outdated_counts(own)
+
     def detail(self, principal: Principal, profile_id: int) -> ProfileDetail:
         with self._store.unit_of_work() as uow:
             profile = _readable(uow, principal, profile_id)

@@ -226,6 +226,11 @@ class SqlStacks:
         return [(_instantiation(row), row["cluster_name"]) for row in rows]
 
     def outdated_count(self, profile_id: int) -> int:
+        return self.outdated_counts([profile_id]).get(profile_id, 0)
+
+    def outdated_counts(self, profile_ids: list[int]) -> dict[int, int]:
+        if not profile_ids:
+            return {}
         i, p, d = t.instantiations.c, t.profiles.c, t.version_deprecations.c
         deprecated = (
             sa.select(d.version)
@@ -233,14 +238,15 @@ class SqlStacks:
             .exists()
         )
         query = (
-            sa.select(sa.func.count())
+            sa.select(i.profile_id, sa.func.count())
             .select_from(t.instantiations.join(t.profiles, p.id == i.profile_id))
             .where(
-                i.profile_id == profile_id,
+                i.profile_id.in_(profile_ids),
                 sa.or_(i.version < sa.func.coalesce(p.current_version, 0), deprecated),
             )
+            .group_by(i.profile_id)
         )
-        return int(self._conn.execute(query).scalar_one())
+        return {int(pid): int(n) for pid, n in self._conn.execute(query)}
 
     def replace_instantiations(
         self, cluster_id: int, org_id: int, addons: list[dict[str, Any]], now: datetime
