@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_workers, cli, fleet, parallel, profiles, render, rollout, search, storage
+from bench import (
+    api_workers,
+    cli,
+    dryrun,
+    fleet,
+    parallel,
+    profiles,
+    render,
+    rollout,
+    search,
+    storage,
+)
 
 BENCHMARKS = {
     "profiles": profiles.main,
@@ -13,6 +24,7 @@ BENCHMARKS = {
     "parallel": parallel.main,
     "fleet": fleet.main,
     "rollout": rollout.main,
+    "dryrun": dryrun.main,
     "storage": storage.main,
     "cli": cli.main,
     "api_workers": api_workers.main,

@@ -16,7 +16,6 @@ import cProfile
 import os
 import pstats
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.render import DEMO_CHARTS, TEST_CHARTS, profile_document
+from bench.render import copy_charts, profile_document
 from lamina.config import Services, Settings, build_services
 from lamina.domain.models import Principal, RegistryKind, Role
 from lamina.services import auth
@@ -32,16 +31,18 @@ from lamina.services.jobs import RolloutRequest
 from tests.fixtures.gitrepos import BareRepo
 
 CLUSTERS = int(os.environ.get("LAMINA_BENCH_CLUSTERS", "1000"))
+SETUP_BATCH = 100
+TARGET_RSS_MB = 400
 TARGET_RATE = 25.0
 LAMINA = str(Path(sys.executable).with_name("lamina"))
 TARGET_GROWTH = 1.2
 
 
-def _setup(workdir: Path) -> tuple[Services, Principal, int, list[BareRepo]]:
+def _setup(
+    workdir: Path, *, every_layer: bool = False
+) -> tuple[Services, Principal, int, list[BareRepo]]:
     charts = workdir / "charts"
-    for source in [*DEMO_CHARTS.iterdir(), *TEST_CHARTS.iterdir()]:
-        if source.is_dir() and source.name != "broken":
-            shutil.copytree(source, charts / source.name)
+    copy_charts(charts)
     settings = Settings(
         database_url=f"sqlite:///{workdir / 'bench.db'}",
         demo=False,
@@ -57,19 +58,27 @@ def _setup(workdir: Path) -> tuple[Services, Principal, int, list[BareRepo]]:
     )
     registry = wired.registries.create(who, name="bench", kind=RegistryKind.LOCAL, url=str(charts))
     wired.registries.sync(who, registry.id)
-    profile, _ = wired.profiles.import_document(who, profile_document())
+    profile, _ = wired.profiles.import_document(who, profile_document(every_layer=every_layer))
     return wired, who, profile.id, [BareRepo(workdir / f"fleet-{half}.git") for half in "ab"]
 
 
-def _fleet(wired: Services, who: Principal, profile_id: int, remotes: list[BareRepo]) -> None:
-    """CLUSTERS clusters running version 1, each with its own `zone`, half in each
-    repository (label `half=a|b`); not timed."""
-    for index in range(CLUSTERS):
+def _fleet(
+    wired: Services,
+    who: Principal,
+    profile_id: int,
+    remotes: list[BareRepo],
+    count: int = CLUSTERS,
+) -> None:
+    """`count` clusters running version 1, each with its own `zone`, half in each
+    repository (label `half=a|b`), committed SETUP_BATCH at a time per repository as a
+    rollout would; not timed."""
+    pending: dict[int, list[tuple[int, int]]] = {0: [], 1: []}
+    for index in range(count):
         half = index % 2
         cluster = wired.clusters.create(
             who,
             {
-                "name": f"c{index:04d}",
+                "name": f"c{index:05d}",
                 "labels": {"ring": str(index % 3), "half": "ab"[half]},
                 "kubernetes_version": "1.31.2",
                 "gitops": {"url": remotes[half].url, "path": "clusters"},
@@ -83,7 +92,19 @@ def _fleet(wired: Services, who: Principal, profile_id: int, remotes: list[BareR
             parameters={"zone": f"zone-{index}"},
             values={},
         )
-        wired.stacks.commit(who, cluster.id, made.draft.id)
+        pending[half].append((cluster.id, made.draft.id))
+        if len(pending[half]) == SETUP_BATCH or index >= count - 2:
+            _commit_setup(wired, who, pending[half])
+            pending[half] = []
+
+
+def _commit_setup(wired: Services, who: Principal, items: list[tuple[int, int]]) -> None:
+    if not items:
+        return
+    outcome = wired.stacks.commit_batch(who, items, f"setup: {len(items)} clusters")
+    failed = [f"{c}: {r}" for c, r in outcome.items() if isinstance(r, Exception)]
+    if failed:
+        raise RuntimeError(f"setup commits failed: {failed[:3]}")
 
 
 def _next_version(wired: Services, who: Principal, replicas: int) -> None:
@@ -97,16 +118,7 @@ def _by_worker_processes(
 ) -> float:
     """Seconds `count` `lamina worker` processes take to run two rollouts of `version`,
     one per repository, started together."""
-    settings = wired.settings
-    env = {
-        **os.environ,
-        "LAMINA_DATABASE_URL": settings.database_url,
-        "LAMINA_QUEUE_URL": settings.queue_url,
-        "LAMINA_DATA_DIR": str(settings.data_dir),
-        "LAMINA_LOCAL_ROOTS": ":".join(str(root) for root in settings.local_roots),
-        "LAMINA_ALLOW_LOCAL_TARGETS": "1",
-        "LAMINA_DEMO": "0",
-    }
+    env = _worker_env(wired)
     jobs = [
         wired.jobs.start_rollout(
             who,
@@ -147,6 +159,66 @@ def _by_worker_processes(
         if view.job.state.value != "succeeded" or view.counts["committed"] != CLUSTERS // 2:
             raise RuntimeError(f"job {job.id}: {view.job.state.value} {view.counts}")
     return took
+
+
+def _worker_env(wired: Services) -> dict[str, str]:
+    """The environment of a `lamina worker` on the benchmark's store and queue."""
+    settings = wired.settings
+    return {
+        **os.environ,
+        "LAMINA_DATABASE_URL": settings.database_url,
+        "LAMINA_QUEUE_URL": settings.queue_url,
+        "LAMINA_DATA_DIR": str(settings.data_dir),
+        "LAMINA_LOCAL_ROOTS": ":".join(str(root) for root in settings.local_roots),
+        "LAMINA_ALLOW_LOCAL_TARGETS": "1",
+        "LAMINA_DEMO": "0",
+    }
+
+
+def report_worker_memory() -> None:
+    """Peak RSS of one `lamina worker` process delivering a rollout to CLUSTERS clusters
+    whose every layer has per-cluster values (so every layer renders for every cluster)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        wired, who, profile_id, remotes = _setup(workdir, every_layer=True)
+        try:
+            started = time.perf_counter()
+            _fleet(wired, who, profile_id, remotes)
+            print(
+                f"{CLUSTERS} clusters with per-cluster values in every layer at version 1 in "
+                f"{time.perf_counter() - started:.1f} s (setup)"
+            )
+            _next_version(wired, who, replicas=3)
+            job = wired.jobs.start_rollout(
+                who, RolloutRequest(profile_id=profile_id, version=2, batch_size=50)
+            )
+            log = open(workdir / "worker-memory.log", "w")  # noqa: SIM115
+            worker = subprocess.Popen(
+                [LAMINA, "worker", "--threads", "1"],
+                env=_worker_env(wired),
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+            started = time.perf_counter()
+            deadline = time.monotonic() + 3600
+            while not wired.jobs.view(who, job.id, limit=0).job.state.finished:
+                if time.monotonic() > deadline or worker.poll() is not None:
+                    raise RuntimeError("the worker stopped before the rollout finished")
+                time.sleep(0.1)
+            took = time.perf_counter() - started
+            worker.terminate()
+            _, _, usage = os.wait4(worker.pid, 0)  # this child's own peak, not all children's
+            log.close()
+            counts = wired.jobs.view(who, job.id, limit=0).counts
+            peak = usage.ru_maxrss / 1024
+            print(
+                f"worker process delivering {CLUSTERS} clusters (every layer per cluster): "
+                f"{took:.1f} s = {CLUSTERS / took:.1f} clusters/s, {counts}; peak RSS "
+                f"{peak:.0f} MB (target <= {TARGET_RSS_MB} MB: "
+                f"{'ok' if peak <= TARGET_RSS_MB else 'over'})"
+            )
+        finally:
+            wired.store.dispose()
 
 
 def _discard_drafts(wired: Services, who: Principal) -> None:
@@ -238,3 +310,4 @@ def main() -> None:
             print(f"  2 workers / 1 worker: {rates[2] / rates[1]:.2f}x")
         finally:
             wired.store.dispose()
+    report_worker_memory()

@@ -205,6 +205,7 @@ def _announce(settings: Settings, demo_token: str | None) -> None:
 
     url = base_url(settings.host, settings.port)
     output.message(f"Lamina listening on {url} (database {mask_password(settings.database_url)})")
+    output.message(f"Web UI: {url}/ (sign in with an API token)")
     output.message(f"API docs: {url}{DOCS_PATH}")
     if demo_token is None:
         output.message(
@@ -216,7 +217,7 @@ def _announce(settings: Settings, demo_token: str | None) -> None:
     output.message(
         f"\nSeeded the demo org '{demo.DEMO_ORG}'. Its admin token (shown only now):\n"
         f"  {demo_token}\n"
-        f"Try:\n"
+        f"Sign in to the web UI at {url}/ with it, or try:\n"
         f"  {server_env}export LAMINA_TOKEN={demo_token}\n"
         f"  lamina profiles list\n"
         f'  curl -H "Authorization: Bearer $LAMINA_TOKEN" {url}/api/v1/org/stack-profiles\n'
