@@ -15,6 +15,7 @@ from bench import (
     rollout,
     search,
     storage,
+    web,
 )
 
 BENCHMARKS = {
@@ -28,6 +29,7 @@ BENCHMARKS = {
     "storage": storage.main,
     "cli": cli.main,
     "api_workers": api_workers.main,
+    "web": web.main,
 }
 
 

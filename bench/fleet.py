@@ -176,8 +176,9 @@ def report_tracking(label: str, url: str | None, tmp: Path) -> None:
             admin.dispose()
 
 
-def populate(wired: Services, org_id: int) -> None:
-    """Profiles with 3 versions each, 1,000 clusters, 10 instantiations per cluster."""
+def populate(wired: Services, org_id: int, profiles: int = PROFILES) -> None:
+    """`profiles` profiles with 3 versions each, 1,000 clusters, 10 instantiations per
+    cluster (spread over the first 100 profiles)."""
     now = datetime.now(UTC)
     doc = documents.numbered("seed", layers=2)
     clusters = INSTANTIATIONS // 10
@@ -187,7 +188,7 @@ def populate(wired: Services, org_id: int) -> None:
             [
                 {
                     "org_id": org_id,
-                    "name": f"p{i:03d}",
+                    "name": f"p{i:05d}",
                     "description": "",
                     "category": "apps",
                     "tags": [],
@@ -198,7 +199,7 @@ def populate(wired: Services, org_id: int) -> None:
                     "created_at": now,
                     "updated_at": now,
                 }
-                for i in range(PROFILES)
+                for i in range(profiles)
             ],
         )
         ids = [r[0] for r in conn.execute(sa.select(t.profiles.c.id).order_by(t.profiles.c.id))]
@@ -246,7 +247,7 @@ def populate(wired: Services, org_id: int) -> None:
             {
                 "org_id": org_id,
                 "cluster_id": cid,
-                "profile_id": ids[(k + j * 10) % PROFILES],
+                "profile_id": ids[(k + j * 10) % min(PROFILES, profiles)],
                 "version": 1 + (k + j) % 3,
                 "bindings": {},
                 "secrets_sealed": {},
