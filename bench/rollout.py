@@ -167,6 +167,7 @@ def _worker_env(wired: Services) -> dict[str, str]:
     return {
         **os.environ,
         "LAMINA_DATABASE_URL": settings.database_url,
+        "LAMINA_DATABASE_SCHEMA": settings.schema or "",
         "LAMINA_QUEUE_URL": settings.queue_url,
         "LAMINA_DATA_DIR": str(settings.data_dir),
         "LAMINA_LOCAL_ROOTS": ":".join(str(root) for root in settings.local_roots),

@@ -15,6 +15,11 @@ SETTINGS: dict[str, tuple[str, str]] = {
         DEFAULT_DATABASE_URL,
         "SQLAlchemy URL of the store: sqlite:///path.db or postgresql://user@host/db",
     ),
+    "LAMINA_DATABASE_SCHEMA": (
+        "",
+        "PostgreSQL only: the schema that holds Lamina's tables (letters, digits and _); "
+        "empty for the connection's default (public)",
+    ),
     "LAMINA_HOST": ("127.0.0.1", "Address `lamina serve` listens on"),
     "LAMINA_PORT": ("8080", "Port `lamina serve` listens on"),
     "LAMINA_MAX_BODY_BYTES": (str(yamlio.MAX_BYTES), "Largest request body the API accepts"),

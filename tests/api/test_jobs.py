@@ -42,7 +42,7 @@ from lamina.config import Services, Settings, build_services
 from tests.api.jobs import JOBS, PROFILES, wait_for
 from tests.api.test_clusters import commit, instantiate, register
 from tests.api.test_journey import import_doc
-from tests.conftest import Database, LiveServer, TokenFactory
+from tests.conftest import LiveServer, TokenFactory
 from tests.documents import numbered
 from tests.fixtures.gitrepos import BareRepo
 
@@ -245,11 +245,11 @@ class WorkerProcess:
 
 def worker_env(settings: Settings, *, queue_url: str) -> dict[str, str]:
     """The environment of a `lamina worker` on the same store, queue and key as `settings`."""
-    assert settings.schema is None
     roots = ":".join(str(p) for p in (CHARTS, Path(tempfile.gettempdir())))
     return {
         **os.environ,
         "LAMINA_DATABASE_URL": settings.database_url,
+        "LAMINA_DATABASE_SCHEMA": settings.schema or "",
         "LAMINA_QUEUE_URL": queue_url,
         "LAMINA_DATA_DIR": str(settings.data_dir),
         "LAMINA_JOB_LEASE_SECONDS": "2",
@@ -271,14 +271,6 @@ def workers(env: dict[str, str], tmp_path: Path, count: int) -> Iterator[list[Wo
             worker.stop()
 
 
-def only_sqlite(database: Database) -> None:
-    if database.schema is not None:
-        pytest.skip(
-            "`lamina worker` takes its store from the environment, which cannot name the "
-            "PostgreSQL schema each test runs in"
-        )
-
-
 # --- fixtures ----------------------------------------------------------------------------
 
 
@@ -290,11 +282,9 @@ def queued_url(services: Services) -> Iterator[str]:
 
 
 @pytest.fixture
-def redis_services(services: Services, database: Database) -> Iterator[Services]:
+def redis_services(services: Services) -> Iterator[Services]:
     """The same store, with its jobs queued on Redis."""
     import redis
-
-    only_sqlite(database)
 
     with contextlib.closing(redis.Redis.from_url(REDIS_URL, socket_timeout=5)) as probe:
         probe.ping()
@@ -450,12 +440,10 @@ def test_a_running_job_cancelled_stops_after_its_current_batch(
 
 def test_a_worker_killed_in_the_middle_of_a_push_is_replaced_and_the_job_resumes(
     services: Services,
-    database: Database,
     queued_url: str,
     make_token: TokenFactory,
     tmp_path: Path,
 ) -> None:
-    only_sqlite(database)
     env = worker_env(services.settings, queue_url=services.settings.queue_url)
     with http(queued_url, make_token("acme", "admin")) as client:
         profile_id = publish(client, "shop", 1)
@@ -799,12 +787,10 @@ def test_a_refused_batch_push_fails_every_cluster_of_the_batch_and_records_nothi
 
 def test_a_worker_killed_during_a_batch_push_leaves_one_commit_settled_for_every_cluster(
     services: Services,
-    database: Database,
     queued_url: str,
     make_token: TokenFactory,
     tmp_path: Path,
 ) -> None:
-    only_sqlite(database)
     env = worker_env(services.settings, queue_url=services.settings.queue_url)
     with http(queued_url, make_token("acme", "admin")) as client:
         profile_id = publish(client, "shop", 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from lamina.adapters.store.locks import NamedLocks
 from lamina.adapters.store.repositories import SqlUnitOfWork
-from lamina.domain.errors import DuplicateKey, ImmutableVersion, StoreUnavailable
+from lamina.domain.errors import DuplicateKey, ImmutableVersion, LaminaError, StoreUnavailable
 
 _HERE = Path(__file__).parent
 WRITE_OPTION = "lamina_write"
@@ -41,9 +42,18 @@ def _prepare_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
 def _engine_for(url: str, schema: str | None) -> Engine:
     sa_url = sa.make_url(url)
+    if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
+        raise LaminaError(
+            f"The database schema {schema!r} is not a plain name (letters, digits, _)"
+        )
     if sa_url.get_backend_name() == "sqlite":
+        if schema is not None:
+            raise LaminaError("A database schema applies to PostgreSQL only, not to SQLite")
         engine = sa.create_engine(
             sa_url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
         )
