@@ -85,6 +85,7 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", f"{DRAFTS}/{{draft}}"): Call(E, json={"spec": {}, "version": 1}),
     ("DELETE", f"{DRAFTS}/{{draft}}"): Call(E),
     ("POST", f"{DRAFTS}/{{draft}}/validate"): Call(V),
+    ("POST", f"{DRAFTS}/{{draft}}/check"): Call(E, yaml=numbered("roles-checked")),
     ("POST", f"{DRAFTS}/{{draft}}/publish"): Call(E, json={}),
     ("POST", f"{DRAFTS}/{{draft}}/render"): RENDER,
     ("GET", f"{DRAFTS}/{{draft}}/effective-values"): Call(V, params=LAYER),

@@ -292,3 +292,92 @@ class YamlCodec:
 
     def scan_identities(self, text: str) -> list[tuple[str, str, str]] | None:
         return scan_identities(text)
+
+
+# --- where a path is written --------------------------------------------------------------
+
+# One step of a path as lamina.domain.paths writes it: `.key`, `[3]`, `["odd key"]`, `[name]`.
+_STEP = re.compile(r'\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]|\[([^\]]*)\]|\.?([^.\[]+)')
+
+
+def _steps(path: str) -> list[str | int]:
+    steps: list[str | int] = []
+    for index, quoted, named, key in _STEP.findall(path):
+        if index:
+            steps.append(int(index))
+        elif quoted:
+            steps.append(re.sub(r"\\(.)", r"\1", quoted))
+        else:
+            steps.append(named or key)
+    return steps
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree of `text` (no value is built), or None when it does not parse."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        _check_graph(node)
+        return node
+    except (yaml.YAMLError, InvalidInput, RecursionError, UnicodeDecodeError):
+        return None
+    finally:
+        loader.dispose()
+
+
+def _step_into(node: yaml.Node, step: str | int) -> tuple[yaml.Node, yaml.Node] | None:
+    """(the node where `step` is written, the node it holds) under `node`, if it exists.
+
+    A mapping key is written at its key; a list entry is found by index, or by its `name`
+    (layers and parameters are named in paths)."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == str(step):
+                return key, value
+        return None
+    if not isinstance(node, yaml.SequenceNode):
+        return None
+    if isinstance(step, int) or step.isdigit():
+        index = int(step)
+        return (node.value[index], node.value[index]) if index < len(node.value) else None
+    for item in node.value:
+        name = _step_into(item, "name")
+        if name is not None and isinstance(name[1], yaml.ScalarNode) and name[1].value == step:
+            return item, item
+    return None
+
+
+def locate(text: str, path: str) -> int | None:
+    """The 1-based line where `path` (e.g. `spec.layers[1].chart.version`) is written in the
+    YAML `text`; the deepest existing parent's line when the path goes further than the
+    text; None when the text does not parse or holds nothing."""
+    node = _compose(text)
+    if node is None:
+        return None
+    line = node.start_mark.line
+    for step in _steps(path):
+        found = _step_into(node, step)
+        if found is None:
+            break
+        line, node = found[0].start_mark.line, found[1]
+    return line + 1
+
+
+def error_line(text: str) -> int | None:
+    """The 1-based line of the problem that keeps `text` from loading (as `load` reports
+    it), None when it loads or the problem has no line."""
+    loader = _Loader(text)
+    try:
+        with _collector_paused():
+            node = loader.get_single_node()
+            _check_graph(node)
+            if node is not None:
+                loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        return mark.line + 1 if mark else None
+    except (yaml.YAMLError, InvalidInput, RecursionError, UnicodeDecodeError):
+        return None
+    finally:
+        loader.dispose()
+    return None

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Any
 
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from lamina.adapters import yamlio
 from lamina.api import schemas
 from lamina.api.deps import DraftRef, PrincipalDep, ServicesDep
 from lamina.api.inputs import Page, PageSize
 from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
+from lamina.config import Services
+from lamina.domain.errors import Issue
+from lamina.domain.models import Principal
 
 router = APIRouter(prefix="/api/v1/org/stack-profiles/drafts", tags=["drafts"])
+YAML = "application/yaml"
 
 
 @router.get("", response_model=schemas.ListResponse[schemas.DraftResponse])
@@ -72,6 +80,42 @@ def validate_draft(
     draft_id: DraftRef, who: PrincipalDep, wired: ServicesDep
 ) -> schemas.ValidationResponse:
     return schemas.ValidationResponse.model_validate(wired.drafts.validate(who, draft_id).as_dict())
+
+
+@router.post(
+    "/{draft}/check",
+    response_model=schemas.CheckResponse,
+    responses=UPSTREAM,
+    openapi_extra={"requestBody": {"content": {YAML: {"schema": {"type": "string"}}}}},
+)
+async def check_draft(
+    draft_id: DraftRef, request: Request, who: PrincipalDep, wired: ServicesDep
+) -> schemas.CheckResponse:
+    """Validate a document (YAML text) as the draft's validate route would, each issue with
+    the line it concerns; nothing is saved. Text that is not YAML answers 200 with its
+    syntax error as an issue."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    return await run_in_threadpool(_check, draft_id, text, who, wired)
+
+
+def _check(draft_id: int, text: str, who: Principal, wired: Services) -> schemas.CheckResponse:
+    parsed: list[Any] = []
+
+    def parse() -> Any:
+        parsed.append(yamlio.load(text, max_bytes=wired.settings.max_body_bytes))
+        return parsed[0]
+
+    report = wired.drafts.check(who, draft_id, parse)
+    broken = None if parsed else yamlio.error_line(text)
+
+    def row(issue: Issue, severity: str) -> schemas.CheckedIssue:
+        line = broken if not parsed else yamlio.locate(text, issue.path)
+        return schemas.CheckedIssue(**issue.as_dict(), severity=severity, line=line)
+
+    issues = [row(i, "error") for i in report.errors] + [row(i, "warning") for i in report.warnings]
+    return schemas.CheckResponse(
+        valid=report.valid, issues=issues, document=parsed[0] if parsed else None
+    )
 
 
 @router.post(

@@ -266,6 +266,19 @@ class ValidationResponse(BaseModel):
     warnings: list[IssueRow]
 
 
+class CheckedIssue(IssueRow):
+    severity: Literal["error", "warning"]
+    line: int | None = Field(description="1-based line of the text the issue concerns")
+
+
+class CheckResponse(BaseModel):
+    valid: bool
+    issues: list[CheckedIssue]
+    document: Any = Field(
+        default=None, description="The parsed document (null when the text does not parse)"
+    )
+
+
 class PublishRequest(Strict):
     channel: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{0,31}$")
     changelog: Text | None = Field(default=None, max_length=10_000)

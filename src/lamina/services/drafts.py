@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -119,6 +120,21 @@ class DraftService:
         """Structural rules, then the deep checks: charts, rendering, object schemas."""
         draft = self.get(principal, draft_id)
         report, _ = self._checker.check(principal.org_id, document_of(draft))
+        return report
+
+    def check(
+        self, principal: Principal, draft_id: int, parse: Callable[[], Any]
+    ) -> validation.Report:
+        """The report `validate` would give if the draft held the document `parse()` returns;
+        nothing is saved. A document that does not parse (`parse` raises InvalidInput) is
+        reported as those issues. Editors only: it is an authoring tool."""
+        require(principal, Role.EDITOR)
+        self.get(principal, draft_id)
+        try:
+            doc = parse()
+        except InvalidInput as error:
+            return validation.Report(errors=list(error.issues), warnings=[])
+        report, _ = self._checker.check(principal.org_id, doc)
         return report
 
     def publish(
