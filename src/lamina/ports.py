@@ -401,6 +401,11 @@ class StackRepository(Protocol):
         """`outdated_count` of several profiles in one query; profiles with none are absent."""
         ...
 
+    def version_counts(self, profile_ids: list[int]) -> list[tuple[int, int, int, int]]:
+        """(profile id, version, instantiations, outdated ones) for each version the
+        profiles run, in one query: profiles by id, versions newest first."""
+        ...
+
     def replace_instantiations(
         self, cluster_id: int, org_id: int, addons: list[dict[str, Any]], now: datetime
     ) -> list[int]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from lamina.domain import params, selectors
 from lamina.domain.errors import Conflict, InvalidInput, LaminaError, NotFound
-from lamina.domain.models import Cluster, Principal, Role
+from lamina.domain.models import Cluster, Principal, Profile, Role
 from lamina.ports import Store
 from lamina.services.access import own_profile, require
 from lamina.services.delivery.commits import Committed
@@ -62,6 +62,15 @@ class RolloutStep:
 Progress = Callable[[RolloutStep], None]
 
 
+@dataclass(frozen=True)
+class VersionCount:
+    """How many clusters run one version of a profile, and how many of them are outdated."""
+
+    version: int
+    clusters: int
+    outdated: int
+
+
 class FleetService:
     def __init__(self, *, store: Store, stacks: StackService) -> None:
         self._store = store
@@ -87,6 +96,20 @@ class FleetService:
             )
             for i, name in rows
         ]
+
+    def version_counts(
+        self, principal: Principal, profiles: list[Profile]
+    ) -> dict[int, list[VersionCount]]:
+        """For each of the caller's own listed profiles, the versions its clusters run with
+        how many clusters and how many of them are outdated, newest version first; one
+        query for the whole list."""
+        own = [p.id for p in profiles if p.org_id == principal.org_id]
+        with self._store.unit_of_work() as uow:
+            rows = uow.stacks.version_counts(own)
+        counts: dict[int, list[VersionCount]] = {}
+        for profile_id, version, clusters, outdated in rows:
+            counts.setdefault(profile_id, []).append(VersionCount(version, clusters, outdated))
+        return counts
 
     def plan(
         self,

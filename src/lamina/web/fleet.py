@@ -7,7 +7,6 @@ stream (`static/fleet.js`), and offers to cancel it, or to run a dry run for rea
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -69,17 +68,15 @@ def fleet(
     found = wired.profiles.list_profiles(
         who.principal, ProfileQuery(page=page, page_size=PAGE_SIZE, include_public=False)
     )
-    # One read per listed profile (the page is small): the services count versions per
-    # profile only.
-    rows = [(p, wired.fleet.instantiations(who.principal, p.id)) for p in found.items]
+    counts = wired.fleet.version_counts(who.principal, found.items)
     summaries = [
         {
             "profile": p,
-            "versions": sorted(Counter(r.version for r in found_rows).items(), reverse=True),
-            "clusters": len(found_rows),
-            "outdated": sum(1 for r in found_rows if r.outdated),
+            "versions": [(c.version, c.clusters) for c in counts.get(p.id, [])],
+            "clusters": sum(c.clusters for c in counts.get(p.id, [])),
+            "outdated": sum(c.outdated for c in counts.get(p.id, [])),
         }
-        for p, found_rows in rows
+        for p in found.items
     ]
     return render(
         request,

@@ -229,24 +229,34 @@ class SqlStacks:
         return self.outdated_counts([profile_id]).get(profile_id, 0)
 
     def outdated_counts(self, profile_ids: list[int]) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for profile_id, _, _, outdated in self.version_counts(profile_ids):
+            counts[profile_id] = counts.get(profile_id, 0) + outdated
+        return {pid: n for pid, n in counts.items() if n}
+
+    def version_counts(self, profile_ids: list[int]) -> list[tuple[int, int, int, int]]:
         if not profile_ids:
-            return {}
+            return []
         i, p, d = t.instantiations.c, t.profiles.c, t.version_deprecations.c
         deprecated = (
             sa.select(d.version)
             .where(d.profile_id == i.profile_id, d.version == i.version)
             .exists()
         )
+        outdated = sa.or_(i.version < sa.func.coalesce(p.current_version, 0), deprecated)
         query = (
-            sa.select(i.profile_id, sa.func.count())
-            .select_from(t.instantiations.join(t.profiles, p.id == i.profile_id))
-            .where(
-                i.profile_id.in_(profile_ids),
-                sa.or_(i.version < sa.func.coalesce(p.current_version, 0), deprecated),
+            sa.select(
+                i.profile_id,
+                i.version,
+                sa.func.count(),
+                sa.func.sum(sa.case((outdated, 1), else_=0)),
             )
-            .group_by(i.profile_id)
+            .select_from(t.instantiations.join(t.profiles, p.id == i.profile_id))
+            .where(i.profile_id.in_(profile_ids))
+            .group_by(i.profile_id, i.version)
+            .order_by(i.profile_id, i.version.desc())
         )
-        return {int(pid): int(n) for pid, n in self._conn.execute(query)}
+        return [(int(a), int(b), int(c), int(e or 0)) for a, b, c, e in self._conn.execute(query)]
 
     def replace_instantiations(
         self, cluster_id: int, org_id: int, addons: list[dict[str, Any]], now: datetime
