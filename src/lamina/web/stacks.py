@@ -221,7 +221,7 @@ def draft_review(
     open. A committed draft shows its revision; a discarded one, that it is gone."""
     cluster_id = wired.names.cluster(who.principal, cluster)
     target = wired.clusters.get(who.principal, cluster_id)
-    found = review.load(wired.store, who.principal, cluster_id, draft_id)
+    found = wired.stacks.review(who.principal, cluster_id, draft_id)
     context: dict[str, Any] = {
         "cluster": target,
         "draft_id": draft_id,

@@ -33,7 +33,7 @@ from lamina.ports import (
 )
 from lamina.services.access import require
 from lamina.services.clusters import ClusterService
-from lamina.services.delivery import history
+from lamina.services.delivery import history, review
 from lamina.services.delivery.commits import Committed, Committer, TargetCheck
 from lamina.services.delivery.compose import Composer, declared_parameters
 from lamina.services.render import RenderService
@@ -250,6 +250,11 @@ class StackService:
         if draft is None:
             raise NotFound(f"Stack draft {draft_id} does not exist on cluster {cluster_id}")
         return draft
+
+    def review(self, principal: Principal, cluster_id: int, draft_id: int) -> review.DraftReview:
+        """What a review page shows besides the diff: the draft's state and each object's
+        text before and after it (see delivery.review)."""
+        return review.load(self._store, principal, cluster_id, draft_id)
 
     def diff(self, principal: Principal, cluster_id: int, draft_id: int) -> StackDiff:
         """Objects added, changed (unified diff) and removed against the committed stack,
