@@ -157,6 +157,24 @@ async def _drive(server: Server, ids: list[int]) -> float:
     return sum(done) / (time.monotonic() - started)
 
 
+def _cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of a process and its children (the API worker processes),
+    read from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, parent = int(entry.name), int(fields[1])
+        if pid == root or parent == root:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def main() -> None:
     pg_url = os.environ.get("LAMINA_TEST_DATABASE_URL", "")
     if not pg_url:
@@ -168,10 +186,16 @@ def main() -> None:
         try:
             ids = _seed(server)
             _load(server, ids)  # warm every process's caches and connections
+            cpu = _cpu_seconds(server.process.pid)
             rates[workers] = _load(server, ids)
+            per_request = (_cpu_seconds(server.process.pid) - cpu) / (rates[workers] * SECONDS)
         finally:
             server.close()
-        print(f"--workers {workers}: {rates[workers]:7.1f} requests/s (list and detail)")
+        print(
+            f"--workers {workers}: {rates[workers]:7.1f} requests/s (list and detail); the "
+            f"API processes used {per_request * 1000:.2f} ms of CPU per request, "
+            f"{per_request * rates[workers]:.2f} cores"
+        )
     ratio = rates[2] / rates[1]
     verdict = "ok" if ratio >= TARGET else "under"
     print(f"2 workers / 1 worker: {ratio:.2f}x (target >= {TARGET}x: {verdict})")

@@ -13,7 +13,7 @@ from lamina.settings import SETTINGS
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
 CODE_SOURCES = [
-    *sorted((ROOT / "src/lamina/domain").glob("*.py")),
+    *sorted((ROOT / "src/lamina/domain").rglob("*.py")),
     ROOT / "src/lamina/adapters/yamlio.py",
     *sorted((ROOT / "src/lamina/services").rglob("*.py")),
     ROOT / "src/lamina/adapters/helm.py",

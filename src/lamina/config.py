@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lamina.adapters import jobqueue, network, yamlio
+from lamina.adapters import jobqueue, network, webfetch, yamlio
 from lamina.adapters.blobs import DiskBlobStore
+from lamina.adapters.catalogsource import CatalogSources
 from lamina.adapters.clock import SystemClock
 from lamina.adapters.gitdelivery import GitDelivery
 from lamina.adapters.helm import HelmEngine
@@ -25,12 +27,16 @@ from lamina.domain import patterns
 from lamina.domain.models import RegistryKind
 from lamina.services import targets
 from lamina.services.capture import CaptureService
+from lamina.services.catalog import CatalogService
 from lamina.services.charts import ChartLibrary
 from lamina.services.checks import DocumentChecker
+from lamina.services.cloning import CloneService
 from lamina.services.clusters import ClusterService
 from lamina.services.delivery.stacks import StackService
 from lamina.services.drafts import DraftService
 from lamina.services.fleet import FleetService
+from lamina.services.imports import ImportService
+from lamina.services.installs import InstallService
 from lamina.services.jobs import JobService
 from lamina.services.names import NameService
 from lamina.services.previews import Previews
@@ -113,9 +119,13 @@ class Services:
     capture: CaptureService
     kustomizer: KustomizeBuilder
     names: NameService
+    cloning: CloneService
     queue: HueyQueue
     jobs: JobService
+    imports: ImportService
     sessions: BrowserSessions
+    catalog: CatalogService
+    installs: InstallService
 
     def embedded_worker(self, *, workers: int | None = None) -> EmbeddedWorker:
         """Job workers on threads of this process, with the recovery of abandoned jobs."""
@@ -206,10 +216,38 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         capture=CaptureService(store=store, clock=clock, checker=checker),
         kustomizer=kustomizer,
         names=NameService(store=store),
+        cloning=CloneService(
+            store=store,
+            profiles=ProfileService(store=store, clock=clock, checker=checker),
+            drafts=DraftService(store=store, clock=clock, checker=checker),
+        ),
         queue=queue,
         jobs=jobs,
+        imports=ImportService(
+            store=store,
+            drafts=DraftService(store=store, clock=clock, checker=checker),
+            policy=policy,
+            load_yaml=functools.partial(yamlio.load, max_bytes=settings.max_body_bytes),
+            fetch=functools.partial(webfetch.fetch, guard=policy.check_network_url),
+            max_bytes=settings.max_body_bytes,
+        ),
         sessions=BrowserSessions(store=store, cipher=cipher, clock=clock),
+        catalog=_catalog(store, clock, policy),
+        installs=InstallService(
+            store=store,
+            clock=clock,
+            reader=CatalogSources(guard=policy.check_network_url),
+            sources=_catalog(store, clock, policy),
+            profiles=ProfileService(store=store, clock=clock, checker=checker),
+            policy=policy,
+        ),
     )
+
+
+def _catalog(store: SqlStore, clock: SystemClock, policy: targets.TargetPolicy) -> CatalogService:
+    """The catalog sources service (it holds no state: each caller may have its own)."""
+    reader = CatalogSources(guard=policy.check_network_url)
+    return CatalogService(store=store, clock=clock, reader=reader, policy=policy)
 
 
 def demo_documents() -> list[dict[str, object]]:

@@ -6,6 +6,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from lamina.domain.catalog import Access, CatalogEntry, CatalogSource, Origin
 from lamina.domain.models import (
     ApiToken,
     AuditEvent,
@@ -199,6 +200,52 @@ class UnitOfWork(Protocol):
     def renders(self) -> RenderRepository: ...
     @property
     def jobs(self) -> JobRepository: ...
+    @property
+    def catalog(self) -> CatalogRepository: ...
+
+
+class CatalogRepository(Protocol):
+    """Catalog sources with the entries of their last good sync, and the origins of
+    profiles installed from a catalog or a URL."""
+
+    def page(self, org_id: int, *, page: int, page_size: int) -> Page[CatalogSource]: ...
+    def all(self, org_id: int) -> list[CatalogSource]: ...
+    def get(self, org_id: int, source_id: int) -> CatalogSource | None: ...
+    def get_by_name(self, org_id: int, name: str) -> CatalogSource | None: ...
+    def create(self, source: CatalogSource) -> CatalogSource: ...
+    def set_access(self, source_id: int, access: Access) -> None: ...
+    def delete(self, org_id: int, source_id: int) -> bool: ...
+    def record_sync(
+        self, source_id: int, *, at: datetime, entries: list[CatalogEntry] | None, error: str | None
+    ) -> None:
+        """Record a sync at `at`: its error, and its entries (None keeps the last ones)."""
+        ...
+
+    def origin(self, profile_id: int) -> Origin | None: ...
+    def origins(self, org_id: int) -> list[tuple[Origin, Profile]]:
+        """The org's installed profiles (archived ones left out) with their origins, by name."""
+        ...
+
+    def set_origin(self, origin: Origin) -> None:
+        """Record (or replace) where profile `origin.profile_id` came from."""
+        ...
+
+
+class CatalogReader(Protocol):
+    """Reads what catalog sources hold: files of a Git branch, documents over HTTP."""
+
+    def git_files(self, *, url: str, branch: str, path: str) -> dict[str, Any]:
+        """{repository path: parsed document} of the YAML and JSON files at `path` (a file,
+        or a folder read recursively; "" is the whole repository) on the branch's head.
+        CatalogUnavailable when the repository cannot be read; InvalidInput, its issue
+        paths starting with the file's name, when a file is not YAML."""
+        ...
+
+    def http_document(self, url: str) -> Any:
+        """The parsed YAML or JSON document at `url` (http or https; every hop checked by
+        the server's target policy). CatalogUnavailable when it cannot be fetched;
+        InvalidInput when it is not YAML."""
+        ...
 
 
 class RenderRepository(Protocol):

@@ -14,6 +14,8 @@ A write route added without a step in `STEPS` fails
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,9 +25,13 @@ from typing import Any
 import httpx
 from fastapi.routing import iter_route_contexts
 
+from lamina.adapters import yamlio
 from lamina.api.app import create_app
 from lamina.config import Services
+from lamina.domain.models import Role
+from lamina.services import auth
 from tests.api.jobs import JOBS, run_rollout, wait_for
+from tests.api.test_catalog import GitCatalog
 from tests.api.test_clusters import CLUSTERS, commit, register
 from tests.api.test_exactly_once import manifests_profile
 from tests.api.test_journey import DRAFTS, PROFILES, import_doc, update_draft
@@ -33,6 +39,11 @@ from tests.documents import numbered
 from tests.fixtures.gitrepos import BareRepo
 
 REGISTRIES = "/api/v1/org/registries"
+CATALOG_SOURCES = "/api/v1/org/catalog-sources"
+CATALOG = "/api/v1/org/catalog"
+IMPORTS = "/api/v1/org/imports"
+IMPORTED = Path(__file__).parents[1] / "importers"
+YAML = {"Content-Type": "application/yaml"}
 TOKENS = "/api/v1/org/tokens"
 CHARTS_DIR = Path(__file__).parents[1] / "charts"
 EU1 = f"{CLUSTERS}/eu-1"
@@ -326,6 +337,99 @@ def uninstall(w: World) -> Effect:
     return Effect(made, may_remove=TARGETED)
 
 
+def check_draft(w: World) -> Effect:
+    """The editor's live check of a text: it stores nothing."""
+    draft = _ok(w.client.post(DRAFTS, json={"name": "checked"}))["id"]
+    text = yamlio.dump(numbered("checked"))
+    answer = w.client.post(f"{DRAFTS}/{draft}/check", content=text, headers=YAML)
+    assert _ok(answer)["valid"] is True
+    return Effect()
+
+
+def add_catalog_source(w: World) -> Effect:
+    catalog = GitCatalog(Path(tempfile.mkdtemp(prefix="lamina-catalog-")) / "repo")
+    catalog.commit(
+        {
+            "catalog.yaml": {"profiles": [_entry("echo", "1.0.0")]},
+            "echo-1.0.0.yaml": numbered("echo"),
+        }
+    )
+    w.ids["catalog"] = catalog
+    body = {"name": "team", "kind": "git", "url": catalog.url}
+    _ok(w.client.post(CATALOG_SOURCES, json=body))
+    return Effect()
+
+
+def sync_catalog_source(w: World) -> Effect:
+    assert _ok(w.client.post(f"{CATALOG_SOURCES}/team/sync"))["source"]["entries_count"] == 1
+    return Effect()
+
+
+def restrict_catalog_source(w: World) -> Effect:
+    assert _ok(w.client.patch(f"{CATALOG_SOURCES}/team", json={"access": "admins"}))
+    return Effect()
+
+
+def install_from_catalog(w: World) -> Effect:
+    _ok(w.client.post(f"{CATALOG}/install", json={"source": "team", "name": "echo"}))
+    return Effect()
+
+
+def update_from_catalog(w: World) -> Effect:
+    newer = numbered("echo", 2)
+    w.ids["catalog"].commit(
+        {
+            "catalog.yaml": {"profiles": [_entry("echo", "1.0.0"), _entry("echo", "1.1.0")]},
+            "echo-1.1.0.yaml": newer,
+        }
+    )
+    _ok(w.client.post(f"{CATALOG_SOURCES}/team/sync"))
+    assert _ok(w.client.post(f"{CATALOG}/update", json={"name": "echo"}))["published_version"] == 2
+    return Effect()
+
+
+def delete_catalog_source(w: World) -> Effect:
+    assert w.client.delete(f"{CATALOG_SOURCES}/team").status_code == 204
+    shutil.rmtree(w.ids["catalog"].path.parent, ignore_errors=True)
+    return Effect()
+
+
+def _entry(name: str, version: str) -> dict[str, str]:
+    return {"name": name, "version": version, "url": f"{name}-{version}.yaml"}
+
+
+def import_palette(w: World) -> Effect:
+    answer = w.client.post(
+        f"{IMPORTS}/palette",
+        content=(IMPORTED / "palette-addon.json").read_text(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 201, answer.text
+    return Effect()
+
+
+def import_weaveworks(w: World) -> Effect:
+    answer = w.client.post(
+        f"{IMPORTS}/weaveworks",
+        content=(IMPORTED / "weaveworks-profile.yaml").read_text(),
+        headers=YAML,
+    )
+    assert answer.status_code == 201, answer.text
+    return Effect()
+
+
+def clone_profile(w: World) -> Effect:
+    """charlie (manifests only) cloned into another org: nothing of eu-1 changes."""
+    target = w.ids["other_org_token"]
+    answer = w.client.post(
+        f"{PROFILES}/charlie/clone",
+        json={"target_org": "globex"},
+        headers={"X-Lamina-Target-Token": target},
+    )
+    assert answer.status_code == 201, answer.text
+    return Effect()
+
+
 def create_token(w: World) -> Effect:
     w.ids["token"] = _ok(w.client.post(TOKENS, json={"label": "spare"}))["id"]
     return Effect()
@@ -385,6 +489,16 @@ STEPS: dict[tuple[str, str], Callable[[World], Effect]] = {
     ("POST", f"{JOBS}/{{job_id}}/cancel"): cancel_job,
     ("POST", f"{CLUSTERS}/{{cluster}}/revisions/{{revision}}/restore"): restore,
     ("DELETE", f"{CLUSTERS}/{{cluster}}/instantiations/{{instantiation_id}}"): uninstall,
+    ("POST", f"{DRAFTS}/{{draft}}/check"): check_draft,
+    ("POST", CATALOG_SOURCES): add_catalog_source,
+    ("POST", f"{CATALOG_SOURCES}/{{source}}/sync"): sync_catalog_source,
+    ("PATCH", f"{CATALOG_SOURCES}/{{source}}"): restrict_catalog_source,
+    ("POST", f"{CATALOG}/install"): install_from_catalog,
+    ("POST", f"{CATALOG}/update"): update_from_catalog,
+    ("DELETE", f"{CATALOG_SOURCES}/{{source}}"): delete_catalog_source,
+    ("POST", f"{IMPORTS}/palette"): import_palette,
+    ("POST", f"{IMPORTS}/weaveworks"): import_weaveworks,
+    ("POST", f"{PROFILES}/{{profile}}/clone"): clone_profile,
     ("POST", TOKENS): create_token,
     ("DELETE", f"{TOKENS}/{{token_id}}"): revoke_token,
     ("DELETE", f"{REGISTRIES}/{{registry}}"): delete_registry,
@@ -453,6 +567,7 @@ def test_no_write_removes_another_instantiations_objects(
     assert sorted(STEPS.keys() - writes) == [], "steps of routes that no longer exist"
 
     w = World(client, bare_repo)
+    w.ids["other_org_token"] = auth.create_token(services.store, org_slug="globex", role=Role.ADMIN)
     _setup(w)
     for (method, path), step in STEPS.items():
         route = f"{method} {path}"

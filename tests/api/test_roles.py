@@ -47,6 +47,7 @@ def _cluster_body(name: str) -> dict[str, Any]:
 
 
 RENDER = Call(V, json={})
+_SOURCE = {"name": "roles-source", "kind": "git", "url": "file:///tmp/roles-catalog"}
 LAYER = {"layer": "layer-0"}
 
 ROUTES: dict[tuple[str, str], Call] = {
@@ -128,6 +129,33 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/org/jobs/{job_id}"): Call(V),
     ("GET", "/api/v1/org/jobs/{job_id}/events"): Call(V),
     ("POST", "/api/v1/org/jobs/{job_id}/cancel"): Call(E),
+    # catalog sources and the catalog
+    ("GET", "/api/v1/org/catalog-sources"): Call(V),
+    ("POST", "/api/v1/org/catalog-sources"): Call(
+        A, json={"name": "another", "kind": "http", "url": "http://127.0.0.1:9/c.yaml"}
+    ),
+    ("POST", "/api/v1/org/catalog-sources/{source}/sync"): Call(A),
+    ("PATCH", "/api/v1/org/catalog-sources/{source}"): Call(A, json={"access": "all"}),
+    ("DELETE", "/api/v1/org/catalog-sources/{source}"): Call(A),
+    ("GET", "/api/v1/org/catalog"): Call(V),
+    ("GET", "/api/v1/org/catalog/installed"): Call(V),
+    ("POST", "/api/v1/org/catalog/install"): Call(E, json={"source": "missing", "name": "x"}),
+    ("POST", "/api/v1/org/catalog/update"): Call(E, json={"name": "missing"}),
+    # imports
+    ("POST", "/api/v1/org/imports/palette"): Call(
+        E, json={"metadata": {"name": "roles-palette"}, "spec": {"template": {"packs": []}}}
+    ),
+    ("POST", "/api/v1/org/imports/weaveworks"): Call(
+        E,
+        yaml={
+            "apiVersion": "weave.works/v1alpha1",
+            "kind": "ProfileDefinition",
+            "metadata": {"name": "roles-weaveworks"},
+            "spec": {"artifacts": []},
+        },
+    ),
+    # clone
+    ("POST", f"{PROFILES}/{{profile}}/clone"): Call(A, json={"target_org": "globex"}),
 }
 
 # Requests whose role depends on the body, beyond each route's minimum.
@@ -205,6 +233,7 @@ def _build(admin: httpx.Client, repo: BareRepo) -> dict[str, Any]:
         "name": "webapp",
         "version": "1.0.0",
         "token_id": token,
+        "source": _ok(admin.post("/api/v1/org/catalog-sources", json=_SOURCE))["id"],
     }
 
 

@@ -15,9 +15,12 @@ from lamina.api import (
     inputs,
     problems,
     routes_audit,
+    routes_catalog,
+    routes_clone,
     routes_clusters,
     routes_drafts,
     routes_fleet,
+    routes_imports,
     routes_jobs,
     routes_profiles,
     routes_registries,
@@ -58,6 +61,9 @@ def create_app(wired: Services) -> FastAPI:
     app.include_router(routes_tokens.router)
     app.include_router(routes_audit.router)
     app.include_router(routes_jobs.router)
+    app.include_router(routes_catalog.router)
+    app.include_router(routes_imports.router)
+    app.include_router(routes_clone.router)
     _install_meta(app)
     site.install(app)
     problems.document(app)

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from lamina.adapters import yamlio
-from lamina.api import inputs, schemas
+from lamina.api import inputs, routes_clone, schemas
 from lamina.api.deps import PrincipalDep, ProfileRef, ServicesDep
 from lamina.api.inputs import Id, IdQuery, Page, PageSize
 from lamina.api.problems import UPSTREAM_PROBLEMS as UPSTREAM
 from lamina.config import Services
 from lamina.domain import document
+from lamina.domain.errors import InvalidInput, Issue
 from lamina.domain.models import Principal, ProfileQuery
 
 router = APIRouter(prefix="/api/v1/org/stack-profiles", tags=["profiles"])
@@ -66,20 +67,60 @@ def list_profiles(
     openapi_extra={"requestBody": {"content": {YAML: {"schema": {"type": "string"}}}}},
 )
 async def import_profile(
-    request: Request, who: PrincipalDep, wired: ServicesDep, as_draft: bool = False
+    request: Request,
+    who: PrincipalDep,
+    wired: ServicesDep,
+    as_draft: bool = False,
+    resolve: Annotated[
+        bool,
+        Query(
+            description="Point each chart at this org's registries first (the same chart at "
+            "the same version: by `registry_map`, the same URL, then search); unresolved "
+            "charts answer 409 with the report, or stay in the draft with `as_draft=true`"
+        ),
+    ] = False,
+    registry_map: Annotated[
+        list[str],
+        Query(max_length=500, description="`SOURCE=TARGET` registry names, with resolve=true"),
+    ] = [],  # noqa: B006  (FastAPI copies query defaults)
 ) -> Response:
     """Import an IaC document (YAML): a new version, or with `as_draft=true` a new draft.
 
     A document equal to the latest version of its namesake (same spec, profile fields and
-    channel; the changelog aside) publishes nothing: 200 with `unchanged: true`."""
+    channel; the changelog aside) publishes nothing: 200 with `unchanged: true`. With
+    `resolve=true` the answer adds the resolution report as `resolution`."""
     text = await request.body()
+    mapping = _registry_map(registry_map) if resolve else None
     # Parsing, validating and rendering take seconds on big documents: off the event loop.
-    return await run_in_threadpool(_import_document, text, who, wired, as_draft)
+    return await run_in_threadpool(_import_document, text, who, wired, as_draft, mapping)
 
 
-def _import_document(text: bytes, who: Principal, wired: Services, as_draft: bool) -> Response:
+def _registry_map(pairs: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        source, equals, target = pair.partition("=")
+        if not equals or not source or not target:
+            issue = Issue("registry_map", "invalid_value", f"'{pair}' is not SOURCE=TARGET")
+            raise InvalidInput("Bad registry map", issues=[issue])
+        mapping[source] = target
+    return mapping
+
+
+def _import_document(
+    text: bytes,
+    who: Principal,
+    wired: Services,
+    as_draft: bool,
+    registry_map: dict[str, str] | None = None,
+) -> Response:
     doc = yamlio.load(text, max_bytes=wired.settings.max_body_bytes)
     document.check_limits(doc)
+    report = None
+    if registry_map is not None:
+        doc, report = wired.cloning.resolve_document(who, doc, registry_map)
+        if report.unresolved and not as_draft:
+            return routes_clone.unresolved_answer(report)
+    status = 201
     if as_draft:
         draft = wired.drafts.create(who, source=doc)
         body = schemas.DraftResponse.of(draft).model_dump_json()
@@ -87,9 +128,13 @@ def _import_document(text: bytes, who: Principal, wired: Services, as_draft: boo
         imported = wired.profiles.import_or_keep(who, doc)
         if imported.unchanged:
             kept = schemas.UnchangedResponse.of(imported.profile, imported.version)
-            return Response(kept.model_dump_json(), media_type="application/json")
-        body = schemas.PublishResponse.of(imported.profile, imported.version).model_dump_json()
-    return Response(body, status_code=201, media_type="application/json")
+            body, status = kept.model_dump_json(), 200
+        else:
+            published = schemas.PublishResponse.of(imported.profile, imported.version)
+            body = published.model_dump_json()
+    if report is not None:
+        body = routes_clone.with_report(body, report)
+    return Response(body, status_code=status, media_type="application/json")
 
 
 @router.get("/{profile}", response_model=schemas.ProfileDetailResponse)

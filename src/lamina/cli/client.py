@@ -81,9 +81,14 @@ class ApiClient:
         return self._send("GET", path).content
 
     def post(
-        self, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+        self,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> Any:
-        return self._send("POST", path, json=body, params=_clean(params)).json()
+        return self._send("POST", path, json=body, params=_clean(params), headers=headers).json()
 
     def post_bytes(
         self, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None

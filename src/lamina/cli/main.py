@@ -52,7 +52,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "profiles": (
         "lamina.cli.profiles",
         "app",
-        "Browse, diff, export, import and delete the org's stack profiles; see where they "
+        "Browse, diff, export, import, clone and delete the org's stack profiles; see where they "
         "run, deprecate versions and roll them out.",
     ),
     "drafts": (
@@ -92,10 +92,22 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "Follow and cancel the org's jobs: rollouts run by the server's workers.",
     ),
+    "catalog": (
+        "lamina.cli.catalog",
+        "app",
+        "Search the catalog (own, public and catalog profiles), install and update profiles "
+        "from catalog sources, and manage the sources.",
+    ),
     "audit": (
         "lamina.cli.audit",
         "app",
         "Read the org's audit log of writes (admins only).",
+    ),
+    "import": (
+        "lamina.cli.imports",
+        "import_profile",
+        "Import a Palette cluster profile or a Weaveworks profile as a new draft, and print\n"
+        "the import report.",
     ),
 }
 

@@ -1,4 +1,4 @@
-"""`lamina profiles …`: list, show, diff, export, import and delete stack profiles; the fleet
+"""`lamina profiles …`: list, show, diff, export, import, clone and delete stack profiles; the fleet
 commands (instantiations, deprecate, undeprecate, rollout) live in fleet.py."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from lamina.cli import fleet, output
+from lamina.cli.client import EXIT_USAGE, CliError
 from lamina.cli.common import (
     DEFAULT_SERVER,
     PROFILES,
@@ -28,8 +29,10 @@ from lamina.cli.common import (
 )
 from lamina.cli.output import OutputFormat
 
+TARGET_TOKEN_HEADER = "X-Lamina-Target-Token"
+
 app = typer.Typer(
-    help="Browse, diff, export, import and delete the org's stack profiles; see where they "
+    help="Browse, diff, export, import, clone and delete the org's stack profiles; see where they "
     "run, deprecate versions and roll them out.",
     no_args_is_help=True,
 )
@@ -307,6 +310,103 @@ def delete_profile(
         yes=yes,
         done=f"deleted profile {profile_id}",
     )
+
+
+@app.command("clone")
+def clone_profile(
+    profile_id: ProfileArg,
+    to_org: Annotated[
+        str, typer.Option("--to-org", help="Slug of the org to clone into.", show_default=False)
+    ],
+    target_token: Annotated[
+        str,
+        typer.Option(
+            "--target-token",
+            envvar="LAMINA_TARGET_TOKEN",
+            help="An admin token of the target org (sent in its own header, never logged).",
+            show_default=False,
+            show_envvar=True,
+        ),
+    ],
+    version: Annotated[
+        int | None, typer.Option("--version", min=1, help="Version to clone (default: latest).")
+    ] = None,
+    registry_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="SRC=DST",
+            help="Take the charts of source registry SRC from target registry DST (repeatable).",
+        ),
+    ] = None,
+    allow_unresolved: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unresolved",
+            help="With charts the target lacks, create a draft there instead of nothing.",
+        ),
+    ] = False,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    fmt: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """Clone a profile version into another org, each chart resolved to the same chart and
+    version in that org's registries; nothing is created unless all resolve."""
+    body: dict[str, Any] = {
+        "target_org": to_org,
+        "version": version,
+        "registry_map": _pairs(registry_map or []),
+        "allow_unresolved": allow_unresolved,
+    }
+    headers = {TARGET_TOKEN_HEADER: target_token}
+    with connect(server, token) as api:
+        answer = api.post(f"{PROFILES}/{profile_id}/clone", body, headers=headers)
+    output.emit(answer, fmt, _render_clone)
+
+
+def _pairs(pairs: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        source, equals, target = pair.partition("=")
+        if not equals or not source or not target:
+            raise CliError(f"--map {pair!r} is not SRC=DST", exit_code=EXIT_USAGE)
+        mapping[source] = target
+    return mapping
+
+
+def _render_clone(data: dict[str, Any]) -> None:
+    report = data["report"]
+    rows = [
+        (r["path"], r["layer"], r["chart"], r["version"], r["registry"], r["via"])
+        for r in report["resolved"]
+    ]
+    rows += [
+        (
+            r["path"],
+            r["layer"],
+            r["chart"],
+            r["version"],
+            r["registry"],
+            "missing: nearest " + (", ".join(r["nearest"]) or "none"),
+        )
+        for r in report["version_missing"]
+    ]
+    rows += [
+        (r["path"], r["layer"], r["chart"], r["version"], None, "not found")
+        for r in report["not_found"]
+    ]
+    columns = ("PATH", "LAYER", "CHART", "VERSION", "TARGET REGISTRY", "RESOLVED")
+    charts = output.table(columns, rows, title="Charts", wrap=("PATH", "RESOLVED"))
+    review = [(r["path"], r["host"]) for r in report["review"]]
+    shown = [output.table(("PATH", "SOURCE HOST"), review, title="Review")] if review else []
+    org = data["target_org"]
+    if data["outcome"] == "draft":
+        last = f"created draft {data['draft']['id']} ({data['draft']['name']}) in {org}"
+    else:
+        what = f"{data['profile']['name']} version {data['version']['version']}"
+        verb = "unchanged:" if data["outcome"] == "unchanged" else "published"
+        last = f"{verb} {what} in {org}"
+    output.show(charts, *shown, last)
 
 
 app.command("instantiations")(fleet.list_instantiations)

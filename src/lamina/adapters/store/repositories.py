@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from lamina.adapters.store import tables as t
 from lamina.adapters.store.audit import SqlAudit
+from lamina.adapters.store.catalog import SqlCatalog
 from lamina.adapters.store.clusters import SqlClusters, SqlStacks
 from lamina.adapters.store.contents import SqlRenders
 from lamina.adapters.store.jobs import SqlJobs
@@ -63,6 +64,10 @@ def _profile(row: RowMapping) -> Profile:
         updated_at=aware(row["updated_at"]),
         archived_at=aware(row["archived_at"]) if row["archived_at"] else None,
     )
+
+
+profile_of = _profile
+"""A profile from a row holding the `profiles` columns (joins of other repositories)."""
 
 
 class SqlProfiles:
@@ -415,3 +420,4 @@ class SqlUnitOfWork:
         self.stacks = SqlStacks(conn)
         self.renders = SqlRenders(conn)
         self.jobs = SqlJobs(conn)
+        self.catalog = SqlCatalog(conn)

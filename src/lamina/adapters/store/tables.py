@@ -295,3 +295,37 @@ job_results = _table(
     sa.Column("at", Timestamp, nullable=False),
     sa.UniqueConstraint("job_id", "cluster_id"),
 )
+
+# Catalog sources: an org's approved lists of profiles (a Git branch or an HTTP document),
+# with the entries of the last good sync kept as JSON.
+catalog_sources = _table(
+    "catalog_sources",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(63), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("branch", sa.String(200), nullable=False),
+    sa.Column("path", sa.String(500), nullable=False),
+    sa.Column("access", sa.String(16), nullable=False),
+    sa.Column("entries", sa.JSON, nullable=False),
+    sa.Column("synced_at", Timestamp, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("org_id", "name"),
+)
+
+# Where a profile installed from a catalog (or a direct URL, source_id NULL) came from; a
+# table apart, so that `profiles` is never rebuilt (see migration 0011).
+catalog_installs = sa.Table(
+    "catalog_installs",
+    metadata,
+    sa.Column("profile_id", sa.ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("source_id", sa.ForeignKey("catalog_sources.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("source_name", sa.String(63), nullable=False),
+    sa.Column("entry", sa.String(63), nullable=False),
+    sa.Column("version", sa.String(128), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("installed_at", Timestamp, nullable=False),
+    sa.Index(None, "source_id"),
+)
