@@ -240,18 +240,18 @@ def test_file_targets_need_local_mode(rooted: TargetPolicy, tmp_path: Path) -> N
 
 
 def test_the_redirect_hook_refuses_denied_hops() -> None:
-    from lamina.adapters.registries import http as http_source
+    from lamina.adapters import webfetch
 
     strict = policy()
-    http_source.check_url("https://git.example.com/charts/index.yaml", strict.check_network_url)
+    webfetch.check_url("https://git.example.com/charts/index.yaml", strict.check_network_url)
     for location in (
         "http://127.0.0.1:8080/index.yaml",
         "https://169.254.169.254/latest/meta-data",
         "https://[::1]/index.yaml",
         "file:///etc/passwd",
     ):
-        with pytest.raises(http_source._Refused):
-            http_source.check_url(location, strict.check_network_url)
+        with pytest.raises(webfetch.Refused):
+            webfetch.check_url(location, strict.check_network_url)
 
 
 class _Redirector(http.server.BaseHTTPRequestHandler):

@@ -22,7 +22,8 @@ HOME, no terminal prompts, `core.hooksPath=/dev/null`, only the file, http(s) an
 transports) and a time limit per call, after which its whole process group is killed. A
 token is handed over through GIT_ASKPASS and environment variables of the git process only:
 never in a URL, an argument, a file or a message; error texts are masked before they are
-raised.
+raised. `run` and `environment` are that runner and environment, for other adapters that run
+git (catalog sources).
 """
 
 from __future__ import annotations
@@ -197,7 +198,9 @@ class _Clone:
 
 
 @dataclass(frozen=True)
-class _Result:
+class Result:
+    """What one git call gave: its exit status and output."""
+
     returncode: int
     stdout: bytes
     stderr: bytes
@@ -635,7 +638,7 @@ class GitWriter:
             return {}
         request = "".join(f"{sha}\n" for _, sha in blobs).encode()
         batch = self._git(target, ["cat-file", "--batch"], cwd=clone.repo, stdin=request)
-        contents = _parse_batch(batch.stdout)
+        contents = parse_batch(batch.stdout)
         return {path: contents[sha].decode("utf-8", "replace") for path, sha in blobs}
 
     # -- running git -----------------------------------------------------------------------
@@ -658,19 +661,7 @@ class GitWriter:
             self._support_ready = True
 
     def _environment(self, target: GitTarget) -> dict[str, str]:
-        env = {
-            "PATH": os.environ.get("PATH", os.defpath),
-            "HOME": str(self._support / "home"),
-            "LC_ALL": "C",
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_CEILING_DIRECTORIES": str(self._workdir),
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_LITERAL_PATHSPECS": "1",
-            "GIT_ALLOW_PROTOCOL": _ALLOWED_PROTOCOLS,
-            "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
-        }
-        env.update({name: os.environ[name] for name in _PASS_THROUGH if name in os.environ})
+        env = environment(self._support / "home", ceiling=self._workdir)
         if target.token:
             env["GIT_ASKPASS"] = str(self._support / "askpass")
             env[_USERNAME_VARIABLE] = target.username or DEFAULT_USERNAME
@@ -685,25 +676,21 @@ class GitWriter:
         cwd: Path,
         stdin: bytes | None = None,
         check: bool = True,
-    ) -> _Result:
+    ) -> Result:
         """Run git; GitUnavailable on a timeout (or a failure when `check`), ToolMissing
         when there is no git."""
-        argv = ["git", *_GIT_OPTIONS, *args]
         command = next((arg for arg in args if not arg.startswith("-") and "=" not in arg), "")
+        env = self._environment(target)
         try:
-            result = _execute(argv, cwd, self._environment(target), stdin, self._timeout)
+            result = run(args, cwd=cwd, env=env, stdin=stdin, timeout=self._timeout)
         except subprocess.TimeoutExpired as error:
             message = f"git {command} did not finish within {self._timeout:g} seconds"
             raise GitUnavailable(message) from error
-        except FileNotFoundError as error:
-            if not cwd.is_dir():
-                raise
-            raise ToolMissing("git is not installed: install git and put it on PATH") from error
         if check and result.returncode != 0:
             raise self._unavailable(target, f"git {command} failed", result)
         return result
 
-    def _unavailable(self, target: GitTarget, summary: str, result: _Result) -> GitUnavailable:
+    def _unavailable(self, target: GitTarget, summary: str, result: Result) -> GitUnavailable:
         return GitUnavailable(_detail(_mask(summary, target.secrets()), result, target))
 
 
@@ -716,9 +703,49 @@ def _clone_lock(folder: Path) -> Iterator[None]:
         yield
 
 
+def environment(home: Path, *, ceiling: Path) -> dict[str, str]:
+    """The locked-down environment git runs in: no system or global configuration, `home`
+    (an empty folder) as HOME, no terminal prompts, literal pathspecs, only the file, http(s)
+    and ssh transports, ssh in batch mode, no repository looked for at or above `ceiling`;
+    this process's proxy and CA settings are passed through."""
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(home),
+        "LC_ALL": "C",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CEILING_DIRECTORIES": str(ceiling),
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_LITERAL_PATHSPECS": "1",
+        "GIT_ALLOW_PROTOCOL": _ALLOWED_PROTOCOLS,
+        "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
+    }
+    env.update({name: os.environ[name] for name in _PASS_THROUGH if name in os.environ})
+    return env
+
+
+def run(
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    stdin: bytes | None = None,
+    timeout: float = TIMEOUT_SECONDS,
+) -> Result:
+    """Run `git args` in `cwd` with `env` (see `environment`) and the locked-down options (no
+    hooks, no HTTP redirects, no automatic gc or maintenance). On timeout its whole process
+    group is killed and subprocess.TimeoutExpired raised; ToolMissing when there is no git."""
+    try:
+        return _execute(["git", *_GIT_OPTIONS, *args], cwd, env, stdin, timeout)
+    except FileNotFoundError as error:
+        if not cwd.is_dir():
+            raise
+        raise ToolMissing("git is not installed: install git and put it on PATH") from error
+
+
 def _execute(
     argv: list[str], cwd: Path, env: dict[str, str], stdin: bytes | None, timeout: float
-) -> _Result:
+) -> Result:
     """Run `argv`; on timeout its whole process group is killed and TimeoutExpired raised."""
     with subprocess.Popen(
         argv,
@@ -736,7 +763,7 @@ def _execute(
                 os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
             raise
-    return _Result(process.returncode, stdout, stderr)
+    return Result(process.returncode, stdout, stderr)
 
 
 def program_version() -> str | None:
@@ -849,7 +876,7 @@ def _object_id(kind: bytes, body: bytes, algorithm: str) -> bytes:
     return hashlib.new(algorithm, kind + b" %d\0" % len(body) + body).digest()
 
 
-def _parse_batch(output: bytes) -> dict[str, bytes]:
+def parse_batch(output: bytes) -> dict[str, bytes]:
     """{sha: content} from `git cat-file --batch` output."""
     contents: dict[str, bytes] = {}
     position = 0
@@ -865,7 +892,7 @@ def _parse_batch(output: bytes) -> dict[str, bytes]:
     return contents
 
 
-def _detail(summary: str, result: _Result, target: GitTarget) -> str:
+def _detail(summary: str, result: Result, target: GitTarget) -> str:
     """`summary` and git's trimmed error output, with credentials masked and length capped."""
     lines = [line.rstrip() for line in result.err.strip().splitlines() if line.strip()]
     text = summary if not lines else summary + ":\n" + "\n".join(lines)

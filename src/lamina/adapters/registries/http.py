@@ -1,4 +1,4 @@
-"""HTTP(S) chart repositories: index.yaml and archives downloaded with urllib.
+"""HTTP(S) chart repositories: index.yaml and archives downloaded with webfetch.HttpGetter.
 
 Archives are fetched from the first URL the index gives for a version, a relative one
 resolved against the repository URL as Helm does. Credentials go only to the repository's
@@ -15,62 +15,17 @@ answers do not tell which ports listen; an HTTP status from a server that answer
 from __future__ import annotations
 
 import base64
-import urllib.error
-import urllib.request
-from collections.abc import Callable
-from http.client import HTTPMessage
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from lamina.adapters import archives, helm, yamlio
+from lamina.adapters import archives, helm, webfetch, yamlio
 from lamina.adapters.registries import newest_first
+from lamina.adapters.webfetch import Guard as Guard
 from lamina.domain.errors import InvalidInput, RegistryUnavailable
 from lamina.domain.models import PackVersion, RegistryConfig
 
-_CHUNK = 64 * 1024
 _USER_AGENT = "lamina (chart repository client)"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
-
-Guard = Callable[[str], None]
-"""Raises InvalidInput when the server may not connect to the URL."""
-
-
-class _Refused(Exception):
-    """A redirect to a target the guard refuses."""
-
-
-class _GuardedRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows a redirect only to an http(s) URL the guard allows."""
-
-    def __init__(self, guard: Guard | None) -> None:
-        self._guard = guard
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: HTTPMessage,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        try:
-            check_url(newurl, self._guard)
-        except _Refused:
-            fp.close()
-            raise
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def check_url(url: str, guard: Guard | None) -> None:
-    """_Refused unless `url` is http(s) and the guard allows it."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise _Refused("not an http(s) URL")
-    if guard is not None:
-        try:
-            guard(url)
-        except InvalidInput as error:
-            raise _Refused(error.issues[0].message if error.issues else error.detail) from None
 
 
 class HttpChartSource:
@@ -79,19 +34,8 @@ class HttpChartSource:
     def __init__(
         self, *, timeout: float = helm.NETWORK_TIMEOUT_SECONDS, guard: Guard | None = None
     ) -> None:
-        self._timeout = timeout
         self._guard = guard
-        # Only HTTP(S) handlers: an index must not send us to file://, ftp:// or data: URLs.
-        self._opener = urllib.request.OpenerDirector()
-        for handler in (
-            urllib.request.ProxyHandler(),
-            urllib.request.HTTPHandler(),
-            urllib.request.HTTPSHandler(),
-            urllib.request.HTTPDefaultErrorHandler(),
-            _GuardedRedirects(guard),
-            urllib.request.HTTPErrorProcessor(),
-        ):
-            self._opener.add_handler(handler)
+        self._http = webfetch.HttpGetter(guard=guard, user_agent=_USER_AGENT, timeout=timeout)
 
     def index(self, registry: RegistryConfig) -> list[PackVersion]:
         """Every chart version of the repository's index.yaml, by name, newest first.
@@ -145,48 +89,29 @@ class HttpChartSource:
         self, url: str, registry: RegistryConfig, *, max_bytes: int, shown: str = ""
     ) -> bytes:
         shown = shown or helm.safe_url(url)
-        try:
-            check_url(url, self._guard)
-        except _Refused as refused:
-            raise RegistryUnavailable(f"Refusing to download {shown}: {refused}") from None
-        request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+        authorization = None
         if registry.username and registry.password and _same_origin(url, registry.url):
             token = f"{registry.username}:{registry.password}".encode()
-            # Unredirected: urllib would otherwise replay the header to wherever we are sent.
-            request.add_unredirected_header(
-                "Authorization", "Basic " + base64.b64encode(token).decode("ascii")
-            )
+            authorization = "Basic " + base64.b64encode(token).decode("ascii")
         try:
-            with self._opener.open(request, timeout=self._timeout) as response:
-                return _read_capped(response, max_bytes)
-        except _Refused as refused:
+            return self._http.get(url, max_bytes=max_bytes, authorization=authorization)
+        except webfetch.Refused as refused:
+            raise RegistryUnavailable(f"Refusing to download {shown}: {refused}") from None
+        except webfetch.RedirectRefused as refused:
             raise RegistryUnavailable(
                 f"The registry at {shown} redirected to a target that is not allowed: {refused}"
             ) from None
-        except urllib.error.HTTPError as error:
-            raise RegistryUnavailable(
-                f"Cannot read the registry at {shown}: HTTP {error.code} {error.reason}"
-            ) from None
-        except (urllib.error.URLError, OSError, ValueError):
+        except webfetch.HttpStatus as error:
+            raise RegistryUnavailable(f"Cannot read the registry at {shown}: {error}") from None
+        except webfetch.Unreachable:
             raise RegistryUnavailable(unreachable(shown)) from None
+        except webfetch.TooLarge:
+            raise archives.too_large(max_bytes) from None
 
 
 def unreachable(shown: str) -> str:
     """The one message for a target that cannot be reached, whatever the reason."""
     return f"Cannot reach the registry at {shown}"
-
-
-def _read_capped(response: Any, max_bytes: int) -> bytes:
-    """The body, refused as soon as it is known to exceed `max_bytes`."""
-    declared = response.headers.get("Content-Length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise archives.too_large(max_bytes)
-    body = bytearray()
-    while chunk := response.read(min(_CHUNK, max_bytes + 1 - len(body))):
-        body += chunk
-        if len(body) > max_bytes:
-            raise archives.too_large(max_bytes)
-    return bytes(body)
 
 
 def _same_origin(url: str, base: str) -> bool:
