@@ -83,6 +83,20 @@ _GIT_OPTIONS = (
     # A redirect could lead a push to a host the target policy refuses.
     "-c",
     "http.followRedirects=false",
+    # Packing (push, gc) and reading packs in bounded memory, whatever the repository's
+    # size: one delta thread with a bounded window, and bounded pack mappings and caches.
+    "-c",
+    "pack.threads=1",
+    "-c",
+    "pack.windowMemory=64m",
+    "-c",
+    "pack.deltaCacheSize=32m",
+    "-c",
+    "core.packedGitLimit=128m",
+    "-c",
+    "core.packedGitWindowSize=16m",
+    "-c",
+    "core.deltaBaseCacheLimit=32m",
 )
 _USERNAME_VARIABLE = "LAMINA_GIT_USERNAME"
 _TOKEN_VARIABLE = "LAMINA_GIT_TOKEN"
