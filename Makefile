@@ -34,6 +34,8 @@ architecture: $(STAMP)
 check: lint typecheck architecture test  ## everything CI checks
 
 bench: $(STAMP)  ## benchmarks; prints the figures
+	scripts/ensure-test-tools
+	command -v ab >/dev/null || { [ "$$(id -u)" -ne 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y apache2-utils >/dev/null; } || true
 	$(BIN)/python -m bench
 
 clean:
