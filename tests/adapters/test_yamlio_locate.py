@@ -68,3 +68,10 @@ def test_error_line_names_the_syntax_error_and_the_duplicate_key() -> None:
     assert yamlio.error_line("a: 1\nb: [1,\nc: 2\n") is not None
     assert yamlio.error_line("a: 1\nb:\n  c: 1\n  c: 2\n") == 4
     assert yamlio.error_line("a: 1\n") is None
+
+
+def test_a_locator_answers_as_locate_for_every_path_of_one_text() -> None:
+    paths = ["spec.layers[1].chart.version", "metadata.description", "nowhere.at.all", "spec"]
+    line_of = yamlio.locator(TEXT)
+    assert [line_of(p) for p in paths] == [yamlio.locate(TEXT, p) for p in paths]
+    assert yamlio.locator("spec: [\n")("spec") is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 import yaml
@@ -351,16 +351,25 @@ def locate(text: str, path: str) -> int | None:
     """The 1-based line where `path` (e.g. `spec.layers[1].chart.version`) is written in the
     YAML `text`; the deepest existing parent's line when the path goes further than the
     text; None when the text does not parse or holds nothing."""
-    node = _compose(text)
-    if node is None:
-        return None
-    line = node.start_mark.line
-    for step in _steps(path):
-        found = _step_into(node, step)
-        if found is None:
-            break
-        line, node = found[0].start_mark.line, found[1]
-    return line + 1
+    return locator(text)(path)
+
+
+def locator(text: str) -> Callable[[str], int | None]:
+    """`locate` for many paths of one text, which is parsed once."""
+    root = _compose(text)
+
+    def line_of(path: str) -> int | None:
+        if root is None:
+            return None
+        node, line = root, root.start_mark.line
+        for step in _steps(path):
+            found = _step_into(node, step)
+            if found is None:
+                break
+            line, node = found[0].start_mark.line, found[1]
+        return line + 1
+
+    return line_of
 
 
 def error_line(text: str) -> int | None:

@@ -107,9 +107,10 @@ def _check(draft_id: int, text: str, who: Principal, wired: Services) -> schemas
 
     report = wired.drafts.check(who, draft_id, parse)
     broken = None if parsed else yamlio.error_line(text)
+    line_of = yamlio.locator(text) if parsed else (lambda _: broken)
 
     def row(issue: Issue, severity: str) -> schemas.CheckedIssue:
-        line = broken if not parsed else yamlio.locate(text, issue.path)
+        line = line_of(issue.path)
         return schemas.CheckedIssue(**issue.as_dict(), severity=severity, line=line)
 
     issues = [row(i, "error") for i in report.errors] + [row(i, "warning") for i in report.warnings]
