@@ -41,6 +41,13 @@ class ProfileDetail:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    old: ProfileVersion
+    new: ProfileVersion
+    changes: list[diff.Change]
+
+
+@dataclass(frozen=True)
 class Imported:
     profile: Profile
     version: ProfileVersion
@@ -185,12 +192,23 @@ class ProfileService:
         from_version: int | None,
         to_version: int | None,
     ) -> tuple[int, int, list[diff.Change]]:
+        found = self.compare(principal, profile_id, from_version, to_version)
+        return found.old.version, found.new.version, found.changes
+
+    def compare(
+        self,
+        principal: Principal,
+        profile_id: int,
+        from_version: int | None,
+        to_version: int | None,
+    ) -> Comparison:
+        """Two versions (by default the latest and the one before) and what changed."""
         with self._store.unit_of_work() as uow:
             profile = _readable(uow, principal, profile_id)
             to_n = to_version or profile.latest_version
             from_n = from_version or max(1, to_n - 1)
             old, new = _version(uow, profile, from_n), _version(uow, profile, to_n)
-        return from_n, to_n, diff.diff_specs(old.spec, new.spec)
+        return Comparison(old, new, diff.diff_specs(old.spec, new.spec))
 
     def export(self, principal: Principal, profile_id: int, number: int) -> dict[str, Any]:
         with self._store.unit_of_work() as uow:

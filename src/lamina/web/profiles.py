@@ -88,14 +88,13 @@ def diff_page(
 ) -> Response:
     profile_id = wired.names.profile(who.principal, profile)
     detail = wired.profiles.detail(who.principal, profile_id)
-    old_n, new_n, changes = wired.profiles.diff(who.principal, profile_id, from_version, to_version)
-    old = wired.profiles.version(who.principal, profile_id, old_n)
-    new = wired.profiles.version(who.principal, profile_id, new_n)
+    compared = wired.profiles.compare(who.principal, profile_id, from_version, to_version)
+    old, new, changes = compared.old, compared.new, compared.changes
     return render(
         request,
         "version_diff.html",
         who=who,
-        title=f"{detail.profile.name}: v{old_n} → v{new_n}",
+        title=f"{detail.profile.name}: v{old.version} → v{new.version}",
         profile=detail.profile,
         ref=_ref(detail.profile, who.principal.org_id),
         versions=sorted(detail.versions, key=lambda v: -v.version),
