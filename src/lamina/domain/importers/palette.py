@@ -16,6 +16,7 @@ from lamina.domain.importers.report import (
     dns_label,
     mapping,
     parse_yaml,
+    profile_name,
     registry_by_name,
     registry_by_url,
     split_stream,
@@ -461,15 +462,7 @@ def _profile_type(
 def _metadata(source: dict[str, Any], context: Context, report: Report) -> dict[str, Any]:
     raw = mapping(source.get("metadata"))
     written = text_of(raw.get("name"))
-    name = dns_label(context.name or written, fallback="imported")
-    if context.name:
-        report.mapped("metadata.name", "profile_name", f"Named '{name}' as asked")
-    elif name == written:
-        report.mapped("metadata.name", "profile_name", f"The profile is named '{name}'")
-    else:
-        report.approximated(
-            "metadata.name", "name_changed", f"The profile is named '{name}' (a DNS-1123 label)"
-        )
+    name = profile_name(written, context, report)
     metadata: dict[str, Any] = {"name": name}
     annotations = mapping(raw.get("annotations"))
     description = text_of(annotations.get("description"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from lamina.domain import resolution
 from lamina.domain.errors import InvalidInput
 
 LoadYaml = Callable[[str], Any]
@@ -104,17 +105,23 @@ def unique(name: str, taken: set[str]) -> str:
 
 
 def same_url(a: str, b: str) -> bool:
-    """Whether two registry URLs name the same place: scheme and host case and a trailing
-    slash aside."""
-    return _url_key(a) == _url_key(b)
+    """Whether two registry URLs name the same place, by the rule clone resolution uses."""
+    return resolution.same_url_key(a) == resolution.same_url_key(b)
 
 
-def _url_key(url: str) -> str:
-    scheme, sep, rest = url.strip().partition("://")
-    if not sep:
-        return url.strip().rstrip("/")
-    host, slash, path = rest.partition("/")
-    return f"{scheme.lower()}://{host.lower()}{slash}{path}".rstrip("/")
+def profile_name(written: str, context: Context, report: Report) -> str:
+    """The imported profile's name: the one asked for, else the source's own made a
+    DNS-1123 label; reported at `metadata.name`."""
+    name = dns_label(context.name or written, fallback="imported")
+    if context.name:
+        report.mapped("metadata.name", "profile_name", f"Named '{name}' as asked")
+    elif name == written:
+        report.mapped("metadata.name", "profile_name", f"The profile is named '{name}'")
+    else:
+        report.approximated(
+            "metadata.name", "name_changed", f"The profile is named '{name}' (a DNS-1123 label)"
+        )
+    return name
 
 
 def registry_by_url(context: Context, url: str) -> KnownRegistry | None:

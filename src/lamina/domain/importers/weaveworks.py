@@ -20,6 +20,7 @@ from lamina.domain.importers.report import (
     dns_label,
     mapping,
     parse_yaml,
+    profile_name,
     registry_by_url,
     text_of,
     unique,
@@ -368,15 +369,7 @@ def _metadata(
 ) -> dict[str, Any]:
     raw = mapping(definition.get("metadata"))
     written = text_of(raw.get("name")) or text_of(spec.get("name"))
-    name = dns_label(context.name or written, fallback="imported")
-    if context.name:
-        report.mapped("metadata.name", "profile_name", f"Named '{name}' as asked")
-    elif name == written:
-        report.mapped("metadata.name", "profile_name", f"The profile is named '{name}'")
-    else:
-        report.approximated(
-            "metadata.name", "name_changed", f"The profile is named '{name}' (a DNS-1123 label)"
-        )
+    name = profile_name(written, context, report)
     metadata: dict[str, Any] = {"name": name}
     description = text_of(spec.get("description"))
     if description:
