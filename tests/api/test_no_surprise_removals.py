@@ -398,24 +398,19 @@ def _entry(name: str, version: str) -> dict[str, str]:
     return {"name": name, "version": version, "url": f"{name}-{version}.yaml"}
 
 
-def import_palette(w: World) -> Effect:
-    answer = w.client.post(
-        f"{IMPORTS}/palette",
-        content=(IMPORTED / "palette-addon.json").read_text(),
-        headers={"Content-Type": "application/json"},
-    )
-    assert answer.status_code == 201, answer.text
-    return Effect()
+def _importer(kind: str, source: str, content_type: str) -> Callable[[World], Effect]:
+    """The step posting a source document written for the suite to an importer: a draft."""
 
+    def step(w: World) -> Effect:
+        answer = w.client.post(
+            f"{IMPORTS}/{kind}",
+            content=(IMPORTED / source).read_text(),
+            headers={"Content-Type": content_type},
+        )
+        assert answer.status_code == 201, answer.text
+        return Effect()
 
-def import_weaveworks(w: World) -> Effect:
-    answer = w.client.post(
-        f"{IMPORTS}/weaveworks",
-        content=(IMPORTED / "weaveworks-profile.yaml").read_text(),
-        headers=YAML,
-    )
-    assert answer.status_code == 201, answer.text
-    return Effect()
+    return step
 
 
 def clone_profile(w: World) -> Effect:
@@ -496,8 +491,10 @@ STEPS: dict[tuple[str, str], Callable[[World], Effect]] = {
     ("POST", f"{CATALOG}/install"): install_from_catalog,
     ("POST", f"{CATALOG}/update"): update_from_catalog,
     ("DELETE", f"{CATALOG_SOURCES}/{{source}}"): delete_catalog_source,
-    ("POST", f"{IMPORTS}/palette"): import_palette,
-    ("POST", f"{IMPORTS}/weaveworks"): import_weaveworks,
+    ("POST", f"{IMPORTS}/palette"): _importer("palette", "palette-addon.json", "application/json"),
+    ("POST", f"{IMPORTS}/weaveworks"): _importer(
+        "weaveworks", "weaveworks-profile.yaml", "application/yaml"
+    ),
     ("POST", f"{PROFILES}/{{profile}}/clone"): clone_profile,
     ("POST", TOKENS): create_token,
     ("DELETE", f"{TOKENS}/{{token_id}}"): revoke_token,

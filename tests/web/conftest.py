@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from lamina.config import DEMO_CHARTS, Services, Settings, build_services, demo_documents
@@ -43,6 +44,29 @@ class Site:
 
     def token_for(self, role: Role, org: str = demo.DEMO_ORG) -> str:
         return str(auth.create_token(self.services.store, org_slug=org, role=role))
+
+
+def api(site: Site, token: str | None = None) -> httpx.Client:
+    """An API client with a bearer token (the demo org's admin token by default)."""
+    headers = {"Authorization": f"Bearer {token or site.token}"}
+    return httpx.Client(base_url=site.url, headers=headers, timeout=60)
+
+
+def session(site: Site, token: str | None = None) -> tuple[httpx.Client, str]:
+    """A client holding a session cookie (the site's admin token by default) as a browser
+    does after signing in, and the session's CSRF token for writes to the API."""
+    client = httpx.Client(base_url=site.url, timeout=60)
+    form = client.get("/sign-in")
+    nonce = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert nonce, form.text
+    done = client.post(
+        "/sign-in", data={"token": token or site.token, "csrf": nonce.group(1), "next": "/"}
+    )
+    assert done.status_code == 303, done.text
+    home = client.get("/")
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', home.text)
+    assert csrf, home.text
+    return client, csrf.group(1)
 
 
 def demo_services(tmp: Path) -> Services:

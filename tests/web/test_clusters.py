@@ -7,39 +7,18 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from lamina.domain.models import Role
 from tests.api.test_clusters import CLUSTERS, register
 from tests.api.test_jobs import deploy, publish
 from tests.fixtures.gitrepos import BareRepo
-from tests.web.conftest import Site, accessible, shot
-
-
-def bearer(site: Site) -> httpx.Client:
-    """An API client with the demo org's admin token."""
-    headers = {"Authorization": f"Bearer {site.token}"}
-    return httpx.Client(base_url=site.url, headers=headers, timeout=60)
-
-
-def session(site: Site, token: str | None = None) -> tuple[httpx.Client, str]:
-    """A client holding a session cookie (the site's admin token by default), and its CSRF
-    token for writes to the API."""
-    client = httpx.Client(base_url=site.url, timeout=60)
-    form = client.get("/sign-in")
-    nonce = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
-    done = client.post("/sign-in", data={"token": token or site.token, "csrf": nonce, "next": "/"})
-    assert done.status_code == 303, done.text
-    home = client.get("/")
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', home.text).group(1)  # type: ignore[union-attr]
-    return client, csrf
+from tests.web.conftest import Site, accessible, api, session, shot
 
 
 def test_the_cluster_list_filters_by_label_selector(site: Site, tmp_path: Path) -> None:
-    api = bearer(site)
+    admin = api(site)
     repo = BareRepo(tmp_path / "fleet.git")
-    register(api, "shop-prod", repo, labels={"env": "prod", "region": "eu"})
-    register(api, "shop-dev", repo, labels={"env": "dev"}, mode="flux")
+    register(admin, "shop-prod", repo, labels={"env": "prod", "region": "eu"})
+    register(admin, "shop-dev", repo, labels={"env": "dev"}, mode="flux")
     client, _ = session(site, site.token_for(Role.VIEWER))
 
     every = client.get("/clusters")
@@ -62,14 +41,14 @@ def test_a_cluster_page_shows_what_it_runs_and_its_history(
     """After commits made through the API, the cluster page lists the instantiations (one
     outdated, with an upgrade) and the revisions with their commits; restoring the first
     revision and upgrading each lead to the review page of a new stack draft."""
-    api = bearer(site)
-    app = publish(api, "app", 1)
-    other = publish(api, "tools", 1)
-    cluster = register(api, "shop", BareRepo(tmp_path / "shop.git"), labels={"env": "prod"})
-    deploy(api, cluster, app)
-    deploy(api, cluster, other)
-    publish(api, "app", 2)  # the cluster's app is now outdated
-    revisions = api.get(f"{CLUSTERS}/shop/revisions").json()["result"]
+    admin = api(site)
+    app = publish(admin, "app", 1)
+    other = publish(admin, "tools", 1)
+    cluster = register(admin, "shop", BareRepo(tmp_path / "shop.git"), labels={"env": "prod"})
+    deploy(admin, cluster, app)
+    deploy(admin, cluster, other)
+    publish(admin, "app", 2)  # the cluster's app is now outdated
+    revisions = admin.get(f"{CLUSTERS}/shop/revisions").json()["result"]
     assert [r["revision"] for r in revisions] == [2, 1]
 
     page.goto("/clusters")
@@ -100,16 +79,16 @@ def test_a_cluster_page_shows_what_it_runs_and_its_history(
     shown = client.get("/clusters/shop").text
     for draft in (restored, upgraded):
         assert f'href="/clusters/shop/drafts/{draft}"' in shown
-    drafts = api.get(f"{CLUSTERS}/shop/stack-drafts").json()["result"]
+    drafts = admin.get(f"{CLUSTERS}/shop/stack-drafts").json()["result"]
     assert {d["action"] for d in drafts} >= {"restore"}
 
 
 def test_a_viewer_sees_no_upgrade_or_restore(site: Site, tmp_path: Path) -> None:
-    api = bearer(site)
-    app = publish(api, "app", 1)
-    cluster = register(api, "shop", BareRepo(tmp_path / "shop.git"))
-    deploy(api, cluster, app)
-    publish(api, "app", 2)
+    admin = api(site)
+    app = publish(admin, "app", 1)
+    cluster = register(admin, "shop", BareRepo(tmp_path / "shop.git"))
+    deploy(admin, cluster, app)
+    publish(admin, "app", 2)
     client, _ = session(site, site.token_for(Role.VIEWER))
     shown = client.get("/clusters/shop")
     assert shown.status_code == 200

@@ -5,11 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
-
 from lamina.domain.models import Role
-from tests.web.conftest import Site, accessible, shot
-from tests.web.test_session import _session
+from tests.web.conftest import Site, accessible, api, session, shot
 
 DRAFTS = "/api/v1/org/stack-profiles/drafts"
 
@@ -71,7 +68,7 @@ def test_new_draft_break_fix_save_and_publish(page: Any, site: Site) -> None:
 
 
 def test_a_stale_save_is_explained_and_metadata_saves(page: Any, site: Site) -> None:
-    admin = httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {site.token}"})
+    admin = api(site)
     draft = admin.post(DRAFTS, json={"name": "fresh"}).json()
     page.goto(f"/drafts/{draft['id']}")
     page.locator("#check-state").filter(has_text="No issues").wait_for()
@@ -91,13 +88,13 @@ def test_a_stale_save_is_explained_and_metadata_saves(page: Any, site: Site) -> 
 
 
 def test_draft_page_over_http(site: Site) -> None:
-    admin = httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {site.token}"})
+    admin = api(site)
     draft = admin.post(DRAFTS, json={"name": "plain"}).json()
-    client, _ = _session(site)
+    client, _ = session(site)
     html = client.get(f"/drafts/{draft['id']}").text
     assert "name: plain" in html and 'data-editable="true"' in html
     assert client.get("/drafts/plain").status_code == 200  # by name
     assert client.get("/drafts/999999").status_code == 404
-    viewer, _ = _session(site, site.token_for(Role.VIEWER))
+    viewer, _ = session(site, site.token_for(Role.VIEWER))
     seen = viewer.get(f"/drafts/{draft['id']}").text
     assert 'data-editable="false"' in seen and "Publish…" not in seen and "readonly" in seen

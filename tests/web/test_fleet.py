@@ -13,8 +13,7 @@ from lamina.domain.models import Role
 from tests.api.jobs import JOBS, PROFILES, wait_for
 from tests.api.test_clusters import CLUSTERS
 from tests.api.test_jobs import fleet, publish, slow_pushes
-from tests.web.conftest import Site, accessible, shot
-from tests.web.test_clusters import bearer, session
+from tests.web.conftest import Site, accessible, api, session, shot
 
 DONE = 30_000  # ms a job may take to end on the page
 
@@ -23,10 +22,10 @@ def test_fleet_pages_and_a_rollout_followed_live(page: Any, site: Site, tmp_path
     """Two clusters run v1 of `app`, v2 is out: the fleet pages count them by version; a dry
     run started from the form says what would change on each cluster; running it for real
     commits each, and its results arrive live on the job page."""
-    api = bearer(site)
-    app = publish(api, "app", 1)
-    clusters, repos = fleet(api, tmp_path, 2, app, prefix="edge")
-    publish(api, "app", 2)
+    admin = api(site)
+    app = publish(admin, "app", 1)
+    clusters, repos = fleet(admin, tmp_path, 2, app, prefix="edge")
+    publish(admin, "app", 2)
 
     page.goto("/fleet")
     shot(page, "fleet")
@@ -71,20 +70,20 @@ def test_fleet_pages_and_a_rollout_followed_live(page: Any, site: Site, tmp_path
     accessible(page)
     shown = page.locator("#job-results").inner_text()
     for cluster in clusters:
-        sha = api.get(f"{CLUSTERS}/{cluster['id']}").json()["commit_sha"]
+        sha = admin.get(f"{CLUSTERS}/{cluster['id']}").json()["commit_sha"]
         assert sha[:8] in shown
-    versions = api.get(f"{PROFILES}/{app}/instantiations").json()
+    versions = admin.get(f"{PROFILES}/{app}/instantiations").json()
     assert {r["version"] for r in versions} == {2}
 
 
 def test_the_cancel_button_cancels_a_running_rollout(site: Site, tmp_path: Path) -> None:
-    api = bearer(site)
-    app = publish(api, "app", 1)
-    _, repos = fleet(api, tmp_path, 2, app, prefix="slow")
-    publish(api, "app", 2)
+    admin = api(site)
+    app = publish(admin, "app", 1)
+    _, repos = fleet(admin, tmp_path, 2, app, prefix="slow")
+    publish(admin, "app", 2)
     for repo in repos:
         slow_pushes(repo, 2.0)
-    started = api.post(f"{PROFILES}/{app}/rollout", json={"version": 2, "batch_size": 1})
+    started = admin.post(f"{PROFILES}/{app}/rollout", json={"version": 2, "batch_size": 1})
     assert started.status_code == 202, started.text
     job = started.json()["id"]
 
@@ -97,7 +96,7 @@ def test_the_cancel_button_cancels_a_running_rollout(site: Site, tmp_path: Path)
     answer = client.post(f"{JOBS}/{job}/cancel", headers={"X-CSRF-Token": csrf})
     assert answer.status_code == 200, answer.text
     assert answer.json()["cancel_requested"] is True
-    assert wait_for(api, job, timeout=30)["state"] == "cancelled"
+    assert wait_for(admin, job, timeout=30)["state"] == "cancelled"
     ended = client.get(f"/fleet/jobs/{job}").text
     assert cancel not in ended and "The job cancelled" in ended
     assert "Run for real" not in ended  # no dry run

@@ -13,7 +13,7 @@ import pytest
 
 from lamina.domain.textdiff import line_diff
 from tests.fixtures.gitrepos import BareRepo
-from tests.web.conftest import Site, accessible, shot
+from tests.web.conftest import Site, accessible, api, shot
 
 SECRET = "Sup3r-Secret-Value-42"
 CLUSTERS = "/api/v1/org/clusters"
@@ -46,24 +46,18 @@ spec:
 """
 
 
-def _api(site: Site) -> httpx.Client:
-    return httpx.Client(
-        base_url=site.url, headers={"Authorization": f"Bearer {site.token}"}, timeout=60
-    )
-
-
 @pytest.fixture
 def cluster(site: Site, tmp_path: Path) -> Iterator[BareRepo]:
     """Cluster `edge-1`, whose GitOps target is a local bare repository."""
     repo = BareRepo(tmp_path / "edge.git")
-    made = _api(site).post(CLUSTERS, json={"name": "edge-1", "gitops": {"url": repo.url}})
+    made = api(site).post(CLUSTERS, json={"name": "edge-1", "gitops": {"url": repo.url}})
     assert made.status_code == 201, made.text
     yield repo
     repo.cleanup()
 
 
 def _open_drafts(site: Site) -> list[dict[str, Any]]:
-    found = _api(site).get(f"{CLUSTERS}/edge-1/stack-drafts").json()
+    found = api(site).get(f"{CLUSTERS}/edge-1/stack-drafts").json()
     return list(found["result"])
 
 
@@ -117,8 +111,8 @@ def test_instantiate_review_commit_and_discard(page: Any, site: Site, cluster: B
     accessible(page)
 
     # A second draft, discarded: nothing reaches Git.
-    profile = _api(site).get("/api/v1/org/stack-profiles/web-platform").json()["profile"]
-    made = _api(site).post(
+    profile = api(site).get("/api/v1/org/stack-profiles/web-platform").json()["profile"]
+    made = api(site).post(
         f"{CLUSTERS}/edge-1/stacks/from-profile",
         json={"profile_id": profile["id"], "parameters": [{"name": "domain", "value": "x.io"}]},
     )
@@ -140,7 +134,7 @@ def test_instantiate_review_commit_and_discard(page: Any, site: Site, cluster: B
 def test_the_form_of_every_parameter_type_and_api_errors_at_their_field(
     page: Any, site: Site, cluster: BareRepo
 ) -> None:
-    imported = _api(site).post(
+    imported = api(site).post(
         "/api/v1/org/stack-profiles/import",
         content=ALL_TYPES,
         headers={"Content-Type": "application/yaml"},

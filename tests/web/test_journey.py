@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.fixtures.gitrepos import BareRepo
-from tests.web.conftest import Site, shot, sign_in
+from tests.web.conftest import Site, api, shot, sign_in
 
 SECRET = "journey-Secret-9f3b"
 DONE = 30_000  # ms a job may take to end on the page
@@ -26,8 +26,7 @@ DONE = 30_000  # ms a job may take to end on the page
 def edge(site: Site, tmp_path: Path) -> Iterator[BareRepo]:
     """Cluster `edge-7` (labels ring=canary), committing to a local bare repository."""
     repo = BareRepo(tmp_path / "edge-7.git")
-    api = httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {site.token}"})
-    made = api.post(
+    made = api(site).post(
         "/api/v1/org/clusters",
         json={"name": "edge-7", "labels": {"ring": "canary"}, "gitops": {"url": repo.url}},
     )
@@ -107,10 +106,10 @@ def test_the_whole_lifecycle_in_the_browser(browser: Any, site: Site, edge: Bare
     shot(page, "journey-5-cluster")
 
     # A new version of observability, rolled out: a dry run first, then for real.
-    api = httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {site.token}"})
-    published = api.post(
+    admin = api(site)
+    published = admin.post(
         "/api/v1/org/stack-profiles/import",
-        content=_bumped(api),
+        content=_bumped(admin),
         headers={"Content-Type": "application/yaml"},
     )
     assert published.status_code == 201, published.text
@@ -134,9 +133,9 @@ def test_the_whole_lifecycle_in_the_browser(browser: Any, site: Site, edge: Bare
     context.close()
 
 
-def _bumped(api: httpx.Client) -> str:
+def _bumped(admin: httpx.Client) -> str:
     """Observability's document with one more object: the next version."""
-    exported = api.get("/api/v1/org/stack-profiles/observability/versions/1/iac-export")
+    exported = admin.get("/api/v1/org/stack-profiles/observability/versions/1/iac-export")
     assert exported.status_code == 200, exported.text
     text = exported.text
     assert "layers:" in text

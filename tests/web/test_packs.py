@@ -9,17 +9,7 @@ from typing import Any
 import httpx
 
 from lamina.domain.models import Role
-from tests.web.conftest import Site, accessible, shot
-
-
-def _session(site: Site, token: str) -> httpx.Client:
-    """An HTTP client signed in with `token`."""
-    client = httpx.Client(base_url=site.url, timeout=30)
-    form = client.get("/sign-in")
-    nonce = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
-    done = client.post("/sign-in", data={"token": token, "csrf": nonce, "next": "/"})
-    assert done.status_code == 303, done.text
-    return client
+from tests.web.conftest import Site, accessible, session, shot
 
 
 def test_browse_packs_to_a_version_with_values_and_schema(page: Any, site: Site) -> None:
@@ -52,7 +42,7 @@ def test_browse_packs_to_a_version_with_values_and_schema(page: Any, site: Site)
 
 
 def test_packs_search_filter_and_pages(site: Site) -> None:
-    client = _session(site, site.token)
+    client, _ = session(site)
     everything = client.get("/packs")
     assert everything.status_code == 200
     assert all(name in everything.text for name in ("gateway", "metrics", "cni-lite"))
@@ -64,14 +54,14 @@ def test_packs_search_filter_and_pages(site: Site) -> None:
 
 
 def test_a_viewer_sees_no_sync_button(site: Site) -> None:
-    client = _session(site, site.token_for(Role.VIEWER))
+    client, _ = session(site, site.token_for(Role.VIEWER))
     answer = client.get("/packs")
     assert answer.status_code == 200
     assert "demo" in answer.text and "/sync" not in answer.text
 
 
 def test_an_unknown_chart_or_version_is_an_error_page(site: Site) -> None:
-    client = _session(site, site.token)
+    client, _ = session(site)
     missing = client.get("/packs/demo/no-such-chart")
     assert missing.status_code == 404 and "no-such-chart" in missing.text
     version = client.get("/packs/demo/gateway/9.9.9")

@@ -12,8 +12,7 @@ import pytest
 from lamina.adapters import yamlio
 from lamina.domain.models import Role
 from tests.fixtures.gitrepos import BareRepo
-from tests.web.conftest import Site, accessible, shot
-from tests.web.test_session import _session
+from tests.web.conftest import Site, accessible, session, shot
 
 PROFILES = "/api/v1/org/stack-profiles"
 DRAFTS = f"{PROFILES}/drafts"
@@ -104,7 +103,7 @@ def test_profile_page_shows_versions_layers_parameters_and_clusters(
 
 
 def test_profile_page_details_over_http(two_versions: Site) -> None:
-    client, _ = _session(two_versions)
+    client, _ = session(two_versions)
     html = client.get("/profiles/web-platform").text  # the latest version by default
     assert "Version 2" in html and "New draft from this version" in html
     assert 'data-api="POST /api/v1/org/stack-profiles/drafts"' in html
@@ -115,7 +114,7 @@ def test_profile_page_details_over_http(two_versions: Site) -> None:
 
 
 def test_a_viewer_sees_no_write_actions(two_versions: Site) -> None:
-    client, _ = _session(two_versions, two_versions.token_for(Role.VIEWER))
+    client, _ = session(two_versions, two_versions.token_for(Role.VIEWER))
     html = client.get("/profiles/web-platform").text
     assert "Version 2" in html and "eu-1" in html
     for action in ("New draft from this version", "Deprecate version", "Roll out", "Instantiate"):
@@ -136,7 +135,7 @@ def test_another_orgs_public_profile_is_read_only(site: Site) -> None:
     )
     assert made.status_code == 201, made.text
     profile_id = made.json()["profile"]["id"]
-    client, _ = _session(site)
+    client, _ = session(site)
     page = client.get(f"/profiles/{profile_id}")
     assert page.status_code == 200, page.text
     assert "Shared by globex" in page.text and "1 inline manifest" in page.text
@@ -146,7 +145,7 @@ def test_another_orgs_public_profile_is_read_only(site: Site) -> None:
 
 
 def test_diff_page_highlights_values_and_parameters(two_versions: Site) -> None:
-    client, _ = _session(two_versions)
+    client, _ = session(two_versions)
     html = client.get("/profiles/web-platform/diff", params={"from": 1, "to": 2}).text
     assert "v1 → v2" in html
     ingress = html[html.index('id="layer-1"') : html.index('id="layer-2"')]

@@ -12,21 +12,9 @@ import httpx
 import pytest
 
 from lamina.domain.models import Role
-from tests.web.conftest import Site, accessible, shot, sign_in
+from tests.web.conftest import Site, accessible, api, session, shot, sign_in
 
 PROFILES = "/api/v1/org/stack-profiles"
-
-
-def _session(site: Site, token: str | None = None) -> tuple[httpx.Client, str]:
-    """An HTTP client holding a session cookie, and the session's CSRF token."""
-    client = httpx.Client(base_url=site.url, timeout=30)
-    form = client.get("/sign-in")
-    nonce = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
-    done = client.post("/sign-in", data={"token": token or site.token, "csrf": nonce, "next": "/"})
-    assert done.status_code == 303, done.text
-    catalog = client.get("/")
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', catalog.text).group(1)  # type: ignore[union-attr]
-    return client, csrf
 
 
 def test_the_session_cookie_is_http_only_and_strict(site: Site) -> None:
@@ -76,7 +64,7 @@ def test_next_never_leaves_the_site(site: Site) -> None:
 
 
 def test_a_cookie_write_needs_the_csrf_header(site: Site) -> None:
-    client, csrf = _session(site)
+    client, csrf = session(site)
     body = {"description": "changed by the browser"}
     refused = client.patch(f"{PROFILES}/web-platform", json=body)
     assert refused.status_code == 403
@@ -93,7 +81,7 @@ def test_a_cookie_write_needs_the_csrf_header(site: Site) -> None:
 
 
 def test_a_cookie_session_keeps_the_tokens_role(site: Site) -> None:
-    client, csrf = _session(site, site.token_for(Role.VIEWER))
+    client, csrf = session(site, site.token_for(Role.VIEWER))
     answer = client.patch(
         f"{PROFILES}/web-platform", json={"description": "x"}, headers={"X-CSRF-Token": csrf}
     )
@@ -103,9 +91,9 @@ def test_a_cookie_session_keeps_the_tokens_role(site: Site) -> None:
 
 def test_a_revoked_token_ends_its_sessions(site: Site) -> None:
     token = site.token_for(Role.VIEWER)
-    client, _ = _session(site, token)
+    client, _ = session(site, token)
     assert client.get("/").status_code == 200
-    admin = httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {site.token}"})
+    admin = api(site)
     mine = [t for t in admin.get("/api/v1/org/tokens").json()["result"] if t["role"] == "viewer"]
     assert admin.delete(f"/api/v1/org/tokens/{mine[-1]['id']}").status_code == 204
     assert client.get("/").status_code == 303
@@ -113,7 +101,7 @@ def test_a_revoked_token_ends_its_sessions(site: Site) -> None:
 
 
 def test_sign_out_needs_its_token_and_drops_the_cookie(site: Site) -> None:
-    client, csrf = _session(site)
+    client, csrf = session(site)
     assert client.post("/sign-out", data={"csrf": "forged"}).status_code == 403
     assert client.get("/").status_code == 200
     done = client.post("/sign-out", data={"csrf": csrf})
