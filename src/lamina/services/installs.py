@@ -9,6 +9,7 @@ update publishes the newer version the source lists as the profile's next versio
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -24,7 +25,7 @@ from lamina.domain.catalog import (
 )
 from lamina.domain.errors import Conflict, Forbidden, InvalidInput, Issue, NotFound
 from lamina.domain.models import Principal, Profile, Role
-from lamina.ports import CatalogReader, Clock, Store
+from lamina.ports import CatalogReader, Clock, Store, UnitOfWork
 from lamina.services.access import require
 from lamina.services.catalog import CatalogService, update_available
 from lamina.services.profiles import ProfileService
@@ -197,9 +198,8 @@ class InstallService:
         metadata["name"] = name
         written = metadata.pop("version", None)
         version = version or (catalog.version_text(written) or "")
-        imported = self._profiles.import_or_keep(principal, doc)
         origin = Origin(
-            profile_id=imported.profile.id,
+            profile_id=0,
             source_id=source.id if source else None,
             source_name=source.name if source else "",
             entry=name,
@@ -207,8 +207,13 @@ class InstallService:
             url=fetched.url,
             installed_at=self._clock.now(),
         )
-        with self._store.unit_of_work(write=True) as uow:
-            uow.catalog.set_origin(origin)
+
+        def record(uow: UnitOfWork, profile: Profile) -> None:
+            # In the publish's own transaction: a profile and its origin land together.
+            uow.catalog.set_origin(dataclasses.replace(origin, profile_id=profile.id))
+
+        imported = self._profiles.import_or_keep(principal, doc, then=record)
+        origin = dataclasses.replace(origin, profile_id=imported.profile.id)
         published = None if imported.unchanged else imported.version.version
         available = update_available(origin, {source.id: source}) if source else None
         return Installed(imported.profile, origin, available, published=published)

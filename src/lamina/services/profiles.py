@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,17 +221,28 @@ class ProfileService:
         imported = self.import_or_keep(principal, doc)
         return imported.profile, imported.version
 
-    def import_or_keep(self, principal: Principal, doc: Any) -> Imported:
+    def import_or_keep(
+        self,
+        principal: Principal,
+        doc: Any,
+        *,
+        then: Callable[[UnitOfWork, Profile], None] | None = None,
+    ) -> Imported:
         """Like import_document, but a document equal to its namesake's latest version
-        publishes nothing: that version comes back, marked unchanged."""
+        publishes nothing: that version comes back, marked unchanged. `then` writes what
+        goes with the result in the same transaction as the publish (in one of its own when
+        nothing is published)."""
         require(principal, Role.EDITOR)
         same = self._latest_if_same(principal, doc)
         if same is not None:
+            if then is not None:
+                with self._store.unit_of_work(write=True) as uow:
+                    then(uow, same[0])
             return Imported(*same, unchanged=True)
         report, lock = self._checker.check(principal.org_id, doc)
         publishing.raise_if_invalid(report)
         profile, version = publishing.publish(
-            self._store, principal, doc=doc, now=self._clock.now(), lock=lock
+            self._store, principal, doc=doc, now=self._clock.now(), lock=lock, then=then
         )
         return Imported(profile, version, unchanged=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -63,9 +64,11 @@ def publish(
     overrides: dict[str, Any] | None = None,
     draft: tuple[int, int] | None = None,
     lock: dict[str, Any] | None = None,
+    then: Callable[[UnitOfWork, Profile], None] | None = None,
 ) -> tuple[Profile, ProfileVersion]:
     """Validate `doc` and store it, with its `lock`, as the next version (creating the
-    profile if needed).
+    profile if needed). `then` writes what belongs to the new version in the same
+    transaction (e.g. where an installed profile came from), so both land or neither.
 
     `overrides` may set channel, changelog and visibility. `draft` is (id, edit counter) of
     the draft `doc` came from: it is consumed first, in the same transaction, so one draft
@@ -79,7 +82,7 @@ def publish(
                 if draft is not None:
                     _consume_draft(uow, principal.org_id, *draft)
                 raise_if_invalid(validate(uow, principal.org_id, doc))
-                return _store_version(
+                stored = _store_version(
                     uow,
                     principal,
                     doc,
@@ -89,6 +92,9 @@ def publish(
                     lock,
                     draft[0] if draft else None,
                 )
+                if then is not None:
+                    then(uow, stored[0])
+                return stored
         except DuplicateKey:
             if attempt == PUBLISH_ATTEMPTS - 1:
                 raise
