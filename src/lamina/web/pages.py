@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -19,6 +20,7 @@ import jinja2
 from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from markupsafe import Markup
 
 from lamina.api.deps import SESSION_COOKIE, ServicesDep
 from lamina.api.problems import status_of
@@ -53,6 +55,16 @@ def segment(value: str | int) -> str:
 
 
 _env.filters["segment"] = segment
+
+
+def when(moment: datetime) -> Markup:
+    """A time as pages show it: minutes in the text, the exact instant for machines."""
+    return Markup('<time datetime="{}">{}</time>').format(
+        moment.isoformat(), moment.strftime("%Y-%m-%d %H:%M")
+    )
+
+
+_env.filters["when"] = when
 
 
 @dataclass(frozen=True)
