@@ -238,7 +238,8 @@ def draft_review(
             status=status,
             **context,
         )
-    diff = wired.stacks.diff(who.principal, cluster_id, draft_id)
+    diff = found.diff
+    assert diff is not None  # an open draft's review carries its diff
     layers = layer_views(diff.objects, found.before, found.after)
     parameters = parameter_views(diff.parameters, found.profile_names)
     return render(

@@ -252,9 +252,20 @@ class StackService:
         return draft
 
     def review(self, principal: Principal, cluster_id: int, draft_id: int) -> review.DraftReview:
-        """What a review page shows besides the diff: the draft's state and each object's
-        text before and after it (see delivery.review)."""
-        return review.load(self._store, principal, cluster_id, draft_id)
+        """Everything a review page shows, from one read: the draft's state, its diff, each
+        object's text before and after it, and the names of the profiles involved."""
+        with self._store.unit_of_work() as uow:
+            draft = uow.stacks.draft(principal.org_id, cluster_id, draft_id)
+            if draft is None:
+                return review.DraftReview(None, uow.stacks.committed_draft(cluster_id, draft_id))
+            last = uow.stacks.last_revision(cluster_id)
+            addons = [*(last.addons if last else []), *draft.addons]
+            declared = _declared(uow, addons)
+            names = review.profile_names(uow, principal, addons)
+        before = review.texts(last.objects if last else {})
+        after = review.texts(draft.objects)
+        found = self._diff_of(draft, last, declared)
+        return review.DraftReview(draft, None, before, after, names, diff=found)
 
     def diff(self, principal: Principal, cluster_id: int, draft_id: int) -> StackDiff:
         """Objects added, changed (unified diff) and removed against the committed stack,
@@ -262,11 +273,19 @@ class StackService:
         draft = self.get_draft(principal, cluster_id, draft_id)
         with self._store.unit_of_work() as uow:
             last = uow.stacks.last_revision(cluster_id)
-            previous = last.addons if last else []
-            declared = _declared(uow, [*previous, *draft.addons])
-        before = {_key(k): (v[0], v[1]) for k, v in (last.objects if last else {}).items()}
-        after = {_key(k): (v[0], v[1]) for k, v in draft.objects.items()}
+            declared = _declared(uow, [*(last.addons if last else []), *draft.addons])
+        return self._diff_of(draft, last, declared)
+
+    def _diff_of(
+        self,
+        draft: StackDraft,
+        last: StackRevision | None,
+        declared: dict[tuple[int, int], list[params.Parameter]],
+    ) -> StackDiff:
+        before = {review.key(k): (v[0], v[1]) for k, v in (last.objects if last else {}).items()}
+        after = {review.key(k): (v[0], v[1]) for k, v in draft.objects.items()}
         changes = stackdiff.diff_objects(before, after, self._hook_of)
+        previous = last.addons if last else []
         return StackDiff(changes, _parameter_changes(previous, draft.addons, declared))
 
     def _hook_of(self, text: str) -> list[str]:
@@ -446,11 +465,6 @@ def _declared(
             spec = version.spec if version is not None else {}
             found[key] = params.parse_parameters(declared_parameters(spec))
     return found
-
-
-def _key(text: str) -> tuple[str, str, str]:
-    kind, namespace, name = text.split("/", 2)
-    return kind, namespace, name
 
 
 def _cluster(uow: UnitOfWork, principal: Principal, cluster_id: int) -> Cluster:
