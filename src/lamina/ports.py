@@ -384,6 +384,11 @@ class RegistryRepository(Protocol):
     def packs(
         self, org_id: int, *, search: str | None, registry: str | None, page: int, page_size: int
     ) -> Page[PackSummary]: ...
+    def pack_counts(self, org_id: int) -> dict[str, int]:
+        """How many packs (charts) each of the org's registries offers, by registry name;
+        registries without any are absent."""
+        ...
+
     def versions(self, registry_id: int, name: str) -> list[PackVersion]: ...
 
 

@@ -4,12 +4,13 @@ and values schema."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from lamina.domain.models import Role
-from tests.web.conftest import Site, accessible, session, shot
+from tests.web.conftest import Site, accessible, api, session, shot
 
 
 def test_browse_packs_to_a_version_with_values_and_schema(page: Any, site: Site) -> None:
@@ -41,10 +42,23 @@ def test_browse_packs_to_a_version_with_values_and_schema(page: Any, site: Site)
     accessible(page)
 
 
-def test_packs_search_filter_and_pages(site: Site) -> None:
+def test_packs_search_filter_and_pages(site: Site, tmp_path: Path) -> None:
+    empty = tmp_path / "no-charts"
+    empty.mkdir()
+    made = api(site).post(
+        "/api/v1/org/registries", json={"name": "empty", "kind": "local", "url": str(empty)}
+    )
+    assert made.status_code == 201, made.text
     client, _ = session(site)
     everything = client.get("/packs")
     assert everything.status_code == 200
+    counts = {
+        name: re.search(
+            rf'registry={name}">{name}</a></td>.*?<td>(\d+)</td>', everything.text, re.S
+        )
+        for name in ("demo", "empty")
+    }
+    assert {n: m.group(1) for n, m in counts.items() if m} == {"demo": "4", "empty": "0"}
     assert all(name in everything.text for name in ("gateway", "metrics", "cni-lite"))
     found = client.get("/packs", params={"search": "metrics"})
     rows = re.findall(r'href="/packs/demo/([a-z-]+)"', found.text)

@@ -192,6 +192,11 @@ class RegistryService:
                 principal.org_id, search=search, registry=registry, page=page, page_size=page_size
             )
 
+    def pack_counts(self, principal: Principal) -> dict[str, int]:
+        """How many packs each of the org's registries offers, in one query."""
+        with self._store.unit_of_work() as uow:
+            return uow.registries.pack_counts(principal.org_id)
+
     def versions(
         self,
         principal: Principal,

@@ -29,12 +29,7 @@ def packs(
 ) -> Response:
     """The org's registries (with their pack counts) and its packs, searched and paged."""
     registries = wired.registries.list_registries(who.principal, page=1, page_size=MAX_REGISTRIES)
-    counts = {
-        r.name: wired.registries.packs(
-            who.principal, search=None, registry=r.name, page=1, page_size=1
-        ).total_count
-        for r in registries.items
-    }
+    counts = wired.registries.pack_counts(who.principal)
     found = wired.registries.packs(
         who.principal,
         search=search.strip() or None,

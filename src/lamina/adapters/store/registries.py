@@ -218,6 +218,16 @@ class SqlRegistries:
         items = [PackSummary(registry=row["registry_name"], pack=_pack(row)) for row in rows]
         return Page(items=items, total_count=total, page=page, page_size=page_size)
 
+    def pack_counts(self, org_id: int) -> dict[str, int]:
+        p, r = t.pack_versions.c, t.registries.c
+        rows = self._conn.execute(
+            sa.select(r.name, sa.func.count())
+            .select_from(t.pack_versions.join(t.registries, r.id == p.registry_id))
+            .where(r.org_id == org_id, p.is_latest.is_(True))
+            .group_by(r.name)
+        )
+        return {str(name): int(count) for name, count in rows}
+
     def versions(self, registry_id: int, name: str) -> list[PackVersion]:
         p = t.pack_versions.c
         rows = self._conn.execute(
