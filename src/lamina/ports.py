@@ -445,12 +445,9 @@ class StackRepository(Protocol):
         """Every instantiation of a profile with its cluster's name."""
         ...
 
-    def outdated_count(self, profile_id: int) -> int:
-        """Instantiations on a version older than the profile's current one, or deprecated."""
-        ...
-
     def outdated_counts(self, profile_ids: list[int]) -> dict[int, int]:
-        """`outdated_count` of several profiles in one query; profiles with none are absent."""
+        """How many instantiations of each profile run a version older than the profile's
+        current one, or a deprecated one, in one query; profiles with none are absent."""
         ...
 
     def version_counts(self, profile_ids: list[int]) -> list[tuple[int, int, int, int]]:

@@ -87,7 +87,7 @@ class ProfileService:
             profile = _readable(uow, principal, profile_id)
             versions = uow.versions.summaries(profile.id)
             latest = uow.versions.get(profile.id, profile.latest_version)
-            outdated = uow.stacks.outdated_count(profile.id)
+            outdated = uow.stacks.outdated_counts([profile.id]).get(profile.id, 0)
             deprecations = uow.stacks.deprecations(profile.id)
         status = UpdateStatus(
             outdated_instantiation_count=outdated, has_update_available=outdated > 0

@@ -225,9 +225,6 @@ class SqlStacks:
         ).mappings()
         return [(_instantiation(row), row["cluster_name"]) for row in rows]
 
-    def outdated_count(self, profile_id: int) -> int:
-        return self.outdated_counts([profile_id]).get(profile_id, 0)
-
     def outdated_counts(self, profile_ids: list[int]) -> dict[int, int]:
         counts: dict[int, int] = {}
         for profile_id, _, _, outdated in self.version_counts(profile_ids):
