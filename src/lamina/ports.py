@@ -162,9 +162,9 @@ class JobRepository(Protocol):
         """Ask a job to stop after its current batch (a queued one stops at once)."""
         ...
 
-    def add_result(self, result: JobResult, *, worker: str) -> JobResult | None:
-        """Record a cluster's result while `worker` still holds the running job (None,
-        recording nothing, when it does not)."""
+    def add_results(self, results: list[JobResult], *, worker: str) -> bool:
+        """Record clusters' results of one job while `worker` still holds the running job;
+        False, recording nothing, when it does not."""
         ...
 
     def results(self, job_id: int, *, after: int = 0, limit: int = 1000) -> list[JobResult]: ...
@@ -248,11 +248,26 @@ class CatalogReader(Protocol):
         ...
 
 
+# A stored render: its files ({template path: text}) and, when they were kept, the objects
+# parsed from them ([(template path, object)], in file order).
+StoredRender = tuple[dict[str, str], list[tuple[str, dict[str, Any]]] | None]
+
+
 class RenderRepository(Protocol):
     """Rendered output kept by the digest of its inputs, so it never changes."""
 
-    def get(self, key: str) -> dict[str, str] | None: ...
-    def put(self, key: str, files: dict[str, str], *, at: datetime) -> None: ...
+    def get(self, key: str) -> StoredRender | None: ...
+    def put(
+        self,
+        key: str,
+        files: dict[str, str],
+        *,
+        objects: list[tuple[str, dict[str, Any]]] | None = None,
+        at: datetime,
+    ) -> None:
+        """Keep the render (a key stored already keeps what it holds); `objects` are the
+        objects parsed from `files`, kept only when JSON holds them exactly."""
+        ...
 
 
 class Store(Protocol):
@@ -315,10 +330,6 @@ class ChartEngine(Protocol):
         ...
 
     def values_schema(self, chart: LoadedChart) -> dict[str, Any] | None: ...
-
-    def may_vary(self, chart: LoadedChart, values: dict[str, Any]) -> bool:
-        """Whether two renders with the same values may differ (random functions, clock)."""
-        ...
 
     def render(
         self,
@@ -462,9 +473,17 @@ class StackRepository(Protocol):
         ...
 
     def add_revision(self, revision: StackRevision) -> None: ...
-    def last_revision(self, cluster_id: int, *, texts: bool = True) -> StackRevision | None:
+    def last_revision(
+        self,
+        cluster_id: int,
+        *,
+        texts: bool = True,
+        known: dict[str, list[str]] | None = None,
+    ) -> StackRevision | None:
         """The newest revision; with `texts=False` its objects hold content references
-        instead of YAML texts (enough to count or key them, one query less)."""
+        instead of YAML texts (enough to count or key them, one query less). `known`
+        objects (another stack's, {key: [layer, text]}) save reading the texts they share
+        with the revision: an object of the same key and text takes the known text."""
         ...
 
     def committed_draft(self, cluster_id: int, draft_id: int) -> tuple[int, str] | None:

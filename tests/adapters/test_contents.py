@@ -102,3 +102,44 @@ def test_the_migration_moves_existing_rows_to_references(
         text = conn.execute(sa.text("SELECT objects FROM stack_revisions")).scalar_one()
         assert "kind: ConfigMap" not in (text if isinstance(text, str) else json.dumps(text))
     services.store.dispose()
+
+
+def test_a_render_keeps_its_objects_when_json_holds_them_exactly(
+    database: Database, tmp_path: Path
+) -> None:
+    services = wired(database, tmp_path)
+    files = {"web/templates/cm.yaml": "---\nkind: ConfigMap\n"}
+    plain = [("web/templates/cm.yaml", {"kind": "ConfigMap", "data": {"a": "1", "n": 1.5}})]
+    with services.store.unit_of_work(write=True) as uow:
+        uow.renders.put("sha256:" + "a" * 64, files, objects=plain, at=NOW)
+        uow.renders.put("sha256:" + "b" * 64, files, objects=[("x", {1: "int key"})], at=NOW)
+        uow.renders.put("sha256:" + "c" * 64, files, at=NOW)
+        uow.renders.put("sha256:" + "a" * 64, {"other": "text"}, at=NOW)  # kept as first put
+    with services.store.unit_of_work() as uow:
+        assert uow.renders.get("sha256:" + "a" * 64) == (files, plain)
+        assert uow.renders.get("sha256:" + "b" * 64) == (files, None)  # parsed again instead
+        assert uow.renders.get("sha256:" + "c" * 64) == (files, None)
+        assert uow.renders.get("sha256:" + "d" * 64) is None
+    with services.store.engine.begin() as conn:  # written by another format: not trusted
+        conn.execute(sa.text("UPDATE render_outputs SET objects = '{\"format\": 99}'"))
+    with services.store.unit_of_work() as uow:
+        assert uow.renders.get("sha256:" + "a" * 64) == (files, None)
+    services.store.dispose()
+
+
+def test_a_revision_read_against_known_objects_reads_only_the_texts_that_differ(
+    database: Database, tmp_path: Path
+) -> None:
+    services = wired(database, tmp_path)
+    with services.store.unit_of_work(write=True) as uow:
+        cluster_id = seed_cluster(uow.stacks._conn)  # type: ignore[attr-defined]
+        uow.stacks.add_revision(StackRevision(cluster_id, 2, "f" * 40, "m", [], OBJECTS, NOW))
+    known = {
+        "ConfigMap/apps/a": ["web/settings", str(OBJECTS["ConfigMap/apps/a"][1])],
+        "Secret/apps/c": ["web/secrets", "apiVersion: v1\nkind: Secret\ndata: {}\n"],
+    }
+    with services.store.unit_of_work() as uow:
+        last = uow.stacks.last_revision(cluster_id, known=known)
+    assert last is not None and last.objects == OBJECTS
+    assert last.objects["ConfigMap/apps/a"][1] is known["ConfigMap/apps/a"][1]  # not read
+    services.store.dispose()

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from lamina.adapters.store import engine as engine_module
 from lamina.config import Services
 from lamina.domain.errors import DuplicateKey, ImmutableVersion, StaleWrite
 from lamina.domain.models import Draft, ProfileQuery, ProfileVersion, Role
@@ -51,7 +52,7 @@ def test_migrations_are_idempotent(services: Services) -> None:
     services.store.migrate()
     with services.store.engine.connect() as conn:
         heads = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
-    assert heads == ["0012"]
+    assert heads == ["0013"]
     with services.store.unit_of_work() as uow:
         assert uow.clusters.all(org_id=1) == []
 
@@ -166,3 +167,25 @@ def test_ids_of_deleted_rows_are_never_reused(services: Services) -> None:
     with services.store.unit_of_work(write=True) as uow:
         uow.profiles.delete(first)
     assert publish(services, "acme", "second") != first
+
+
+def test_a_pooled_connection_the_server_dropped_is_replaced_unseen(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if services.store.dialect != "postgresql":
+        pytest.skip("PostgreSQL's pool checks idle connections; SQLite has no server")
+    with services.store.unit_of_work() as uow:
+        assert uow.orgs.get_by_slug("acme") is None
+    engine = services.store.engine
+    pooled = [engine.connect() for _ in range(engine.pool.checkedin())]  # type: ignore[attr-defined]
+    pids = [int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()) for conn in pooled]
+    for conn in pooled:
+        conn.close()
+    admin = sa.create_engine(engine.url)
+    with admin.begin() as conn:  # the server ends every idle pooled connection
+        for pid in pids:
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+    admin.dispose()
+    monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.0)
+    with services.store.unit_of_work() as uow:  # pinged, found dead, replaced
+        assert uow.orgs.get_by_slug("acme") is None

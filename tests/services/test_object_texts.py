@@ -34,3 +34,26 @@ def test_placing_gives_the_same_placed_object_for_the_same_object_and_scope() ->
     assert other["metadata"]["namespace"] == "web"
     assert texts.place(obj, "apps", lambda _: False) is obj  # cluster-scoped: unchanged
     assert obj["metadata"] == {"name": "a"}  # the rendered object itself is never changed
+
+
+def test_an_equal_object_made_anew_reuses_the_text_and_values_of_other_types_do_not() -> None:
+    dumped: list[Any] = []
+
+    def dump(value: Any) -> str:
+        dumped.append(value)
+        return yamlio.dump(value)
+
+    texts = ObjectTexts(dump)
+    first = {"kind": "Namespace", "metadata": {"name": "apps", "labels": {"a": "1"}}}
+    again = {"kind": "Namespace", "metadata": {"name": "apps", "labels": {"a": "1"}}}
+    assert texts.dump(first) == texts.dump(again) == yamlio.dump(first)
+    assert len(dumped) == 1
+    # Equal under == but not the same text: another type, another key order.
+    for other in (
+        {"kind": "Namespace", "metadata": {"name": "apps", "labels": {"a": 1}}},
+        {"kind": "Namespace", "metadata": {"name": "apps", "labels": {"a": True}}},
+        {"metadata": {"name": "apps", "labels": {"a": "1"}}, "kind": "Namespace"},
+        {"kind": "Namespace", "metadata": {"name": "apps", "labels": {"a": 1.0}}},
+    ):
+        assert texts.dump(other) == yamlio.dump(other)
+    assert len(dumped) == 5

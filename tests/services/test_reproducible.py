@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
+from lamina.adapters.helm import HelmEngine
 from lamina.config import Services, build_services
 from lamina.domain.models import Principal, RegistryKind, Role
 from lamina.services import auth
@@ -70,7 +72,7 @@ def admin(wired: Services) -> Principal:
 
 
 def test_a_restart_renders_the_same_bytes_and_a_no_op_upgrade_commits_nothing(
-    services: Services, tmp_path: Path, bare_repo: BareRepo
+    services: Services, tmp_path: Path, bare_repo: BareRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     who = admin(services)
     registry = services.registries.create(
@@ -99,8 +101,17 @@ def test_a_restart_renders_the_same_bytes_and_a_no_op_upgrade_commits_nothing(
 
     # A new process: empty caches, a fresh Helm engine, the same database and data folder.
     restarted = build_services(services.settings)
+    renders: list[str] = []
+    real_render = HelmEngine.render
+
+    def counted(self: HelmEngine, chart: Any, **options: Any) -> dict[str, str]:
+        renders.append(options["release"])
+        return real_render(self, chart, **options)
+
+    monkeypatch.setattr(HelmEngine, "render", counted)
     try:
         again = restarted.stacks.upgrade(who, cluster.id, running.id, version=None, parameters=None)
+        assert renders == []  # the delivered render is read back, objects and all
         review = restarted.stacks.diff(who, cluster.id, again.draft.id)
         assert review.objects == [] and review.parameters == []
         assert again.draft.files == before
@@ -113,6 +124,7 @@ def test_a_restart_renders_the_same_bytes_and_a_no_op_upgrade_commits_nothing(
         changed = restarted.stacks.upgrade(
             who, cluster.id, running.id, version=None, parameters={"zone": "shop.example.com"}
         )
+        assert renders == ["generated"]
         moved = restarted.stacks.diff(who, cluster.id, changed.draft.id).objects
         assert sorted((c.op, c.kind) for c in moved) == [
             ("changed", "ConfigMap"),

@@ -33,6 +33,7 @@ from lamina.domain.errors import InvalidInput, Issue
 
 MAX_PROBLEMS = 50
 MAX_MESSAGE = 300
+SCOPES_KEPT = 4096  # scope answers remembered (apiVersion, kind, Kubernetes version)
 ROOT = "(object)"
 _SCHEMAS = "kubernetes-json-schema"
 _SHIPPED = re.compile(r"^v(\d+)\.(\d+)\.\d+-local-strict$")
@@ -112,6 +113,7 @@ class KubeSchemaValidator:
         self._catalogs: dict[str, _Catalog] = {}
         self._registries: dict[str, Registry[Any]] = {}
         self._schemas: dict[tuple[str, str], _Schema | None] = {}
+        self._scopes: dict[tuple[str, str, str], bool | None] = {}
 
     def validate(self, obj: dict[str, Any], *, kube_version: str) -> tuple[list[str], bool]:
         """(problems, known) for one object against the schemas nearest `kube_version`.
@@ -131,10 +133,20 @@ class KubeSchemaValidator:
 
     def namespaced(self, api_version: str, kind: str, *, kube_version: str) -> bool | None:
         """Implements `ports.ScopeLookup`: None when `kube_version`'s schemas have no such
-        kind at that apiVersion (a custom resource)."""
-        if self._schema(schema_version(kube_version), api_version, kind) is None:
-            return None
-        return (api_version.rpartition("/")[0], kind) not in CLUSTER_SCOPED
+        kind at that apiVersion (a custom resource). Answers are remembered: a stack asks
+        the same few questions for every object of every cluster."""
+        key = (api_version, kind, kube_version)
+        try:
+            return self._scopes[key]
+        except KeyError:
+            pass
+        found: bool | None = None
+        if self._schema(schema_version(kube_version), api_version, kind) is not None:
+            found = (api_version.rpartition("/")[0], kind) not in CLUSTER_SCOPED
+        if len(self._scopes) >= SCOPES_KEPT:
+            self._scopes.clear()  # kinds are few; a flood of made-up ones starts it over
+        self._scopes[key] = found
+        return found
 
     def validate_custom(self, obj: dict[str, Any], schema: dict[str, Any]) -> list[str]:
         """Problems of a custom resource against its CRD's `openAPIV3Schema`, read as the API

@@ -59,7 +59,7 @@ class RolloutStep:
     missing_parameters: tuple[str, ...] = ()
 
 
-Progress = Callable[[RolloutStep], None]
+Progress = Callable[[list[RolloutStep]], None]  # the steps of one Git target of a batch
 
 
 @dataclass(frozen=True)
@@ -209,10 +209,10 @@ class FleetService:
                 if row.cluster_id not in recorded:
                     groups.setdefault(where.get(row.cluster_id, ""), []).append(row)
             for target, rows in groups.items():
-                for step in self._deliver(run, target, rows):
-                    steps.append(step)
-                    if progress is not None:
-                        progress(step)
+                delivered = self._deliver(run, target, rows)
+                steps += delivered
+                if progress is not None and delivered:
+                    progress(delivered)
         return steps
 
     def _deliver(self, run: _Run, target: str, rows: list[InstantiationRow]) -> list[RolloutStep]:
@@ -288,7 +288,7 @@ class FleetService:
             return _failed(row, error)
         draft_id = result.draft.id
         try:
-            found = self._stacks.diff(run.principal, row.cluster_id, draft_id)
+            found = self._stacks.diff_draft(run.principal, result.draft)
         except LaminaError as error:
             self._discard(run.principal, row, draft_id)
             return _failed(row, error)

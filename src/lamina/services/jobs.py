@@ -203,18 +203,14 @@ class JobService:
         parameters = json.loads(self._cipher.open(secrets)) if secrets else {}
         stop_asked = False
 
-        def record(step: RolloutStep) -> None:
-            result = JobResult(
-                0,
-                job.id,
-                step.cluster_id,
-                step.cluster,
-                step.status,
-                as_dict(step),
-                self._clock.now(),
-            )
+        def record(steps: list[RolloutStep]) -> None:
+            now = self._clock.now()
+            results = [
+                JobResult(0, job.id, s.cluster_id, s.cluster, s.status, as_dict(s), now)
+                for s in steps
+            ]
             with self._store.unit_of_work(write=True) as uow:
-                kept = uow.jobs.add_result(result, worker=worker)
+                kept = uow.jobs.add_results(results, worker=worker)
             if not kept:  # another worker holds the job now: this one stops
                 lost.set()
 

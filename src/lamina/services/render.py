@@ -273,17 +273,18 @@ class RenderService:
     ) -> RenderedLayer:
         profile_values = values.substitute(layer.values, context, f"{layer.path}.values")
         user = effective.overlay(profile_values, cluster_values)
-        # A chart that may render differently each time (random functions, the clock) is
-        # rendered once per set of inputs and kept: the key holds every input of the render
-        # (chart digest, the values' sources and what they reference, release, namespace,
-        # Kubernetes version) as plain text. Other charts give the same bytes anyway.
-        kept = self._engine.may_vary(chart, user)
-        stored_key = "sha256:" + hashlib.sha256(repr(key).encode()).hexdigest() if kept else ""
-        if kept:
-            with self._store.unit_of_work() as uow:
-                files = uow.renders.get(stored_key)
-            if files is not None:
-                return self._layer_of(layer, files, values=user)
+        # A render is kept by the digest of every input of it (chart digest, the values'
+        # sources and what they reference, release, namespace, Kubernetes version, as plain
+        # text): a chart that may render differently each time (random functions, the clock)
+        # gives back its first output byte for byte, and any other is read back with its
+        # objects instead of rendered and parsed again (delivery keeps what it renders).
+        stored_key = "sha256:" + hashlib.sha256(repr(key).encode()).hexdigest()
+        with self._store.unit_of_work() as uow:
+            found = uow.renders.get(stored_key)
+        if found is not None:
+            files, kept = found
+            objects = [RenderedObject(source, body) for source, body in kept or []]
+            return self._layer_of(layer, files, objects if kept is not None else None, user)
         try:
             files = self._engine.render(
                 chart,
@@ -295,10 +296,22 @@ class RenderService:
             )
         except RenderFailed as error:
             raise _in_layer(error, layer, f"{layer.path}.chart") from error
-        if kept and persist:
-            with self._store.unit_of_work(write=True) as uow:
-                uow.renders.put(stored_key, files, at=datetime.now(UTC))
-        return self._layer_of(layer, files, values=user)
+        rendered = self._layer_of(layer, files, values=user)
+        if persist:
+            self._persist(stored_key, rendered)
+        return rendered
+
+    def _persist(self, stored_key: str, rendered: RenderedLayer) -> None:
+        """Keep a render with its objects; one whose files do not parse keeps its files
+        alone (whoever reads its objects meets the parse error, as before)."""
+        try:
+            objects: list[tuple[str, dict[str, Any]]] | None = [
+                (item.source, item.body) for item in rendered.objects
+            ]
+        except LaminaError:
+            objects = None
+        with self._store.unit_of_work(write=True) as uow:
+            uow.renders.put(stored_key, rendered.files, objects=objects, at=datetime.now(UTC))
 
     def _manifests(self, layer: FlatLayer, context: values.Context) -> RenderedLayer:
         body = values.substitute(layer.source or [], context, f"{layer.path}.manifests")

@@ -165,15 +165,20 @@ def _draft(row: RowMapping, store: contents.Contents | None) -> StackDraft:
     )
 
 
-def _revision(row: RowMapping, store: contents.Contents | None) -> StackRevision:
-    """A revision; without `store` its addons and objects are left out (listings)."""
+def _revision(
+    row: RowMapping,
+    store: contents.Contents | None,
+    known: dict[str, list[str]] | None = None,
+) -> StackRevision:
+    """A revision; without `store` its addons and objects are left out (listings); texts
+    equal to those of `known` objects are taken from them (contents.read_objects)."""
     return StackRevision(
         cluster_id=row["cluster_id"],
         revision=row["revision"],
         commit_sha=row["commit_sha"],
         message=row["message"],
         addons=list(row["addons"]) if store else [],
-        objects=contents.read_objects(store, row["objects"]) if store else {},
+        objects=contents.read_objects(store, row["objects"], known) if store else {},
         committed_at=aware(row["committed_at"]),
         draft_id=row["draft_id"],
         committed_by=row["committed_by"],
@@ -313,7 +318,13 @@ class SqlStacks:
         ).first()
         return (row[0], row[1]) if row else None
 
-    def last_revision(self, cluster_id: int, *, texts: bool = True) -> StackRevision | None:
+    def last_revision(
+        self,
+        cluster_id: int,
+        *,
+        texts: bool = True,
+        known: dict[str, list[str]] | None = None,
+    ) -> StackRevision | None:
         r = t.stack_revisions.c
         row = (
             self._conn.execute(
@@ -328,7 +339,7 @@ class SqlStacks:
         if row is None:
             return None
         if texts:
-            return _revision(row, self._contents)
+            return _revision(row, self._contents, known)
         # Objects by reference: their keys and layers, without reading every stored text.
         bare = _revision(row, None)
         return replace(bare, addons=list(row["addons"]), objects=dict(row["objects"]))

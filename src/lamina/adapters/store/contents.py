@@ -10,6 +10,7 @@ Lamina read as they are.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -76,21 +77,63 @@ def _insert_new(conn: Connection, table: sa.Table) -> sa.Insert:
 
 class SqlRenders:
     """Rendered chart output by the digest of its inputs: the same inputs give the same
-    bytes forever, also for charts that use random functions, across restarts."""
+    bytes forever, also for charts that use random functions, across restarts. Beside the
+    files, the objects parsed from them, as JSON (OBJECTS_FORMAT)."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._contents = Contents(conn)
 
-    def get(self, key: str) -> dict[str, str] | None:
+    def get(
+        self, key: str
+    ) -> tuple[dict[str, str], list[tuple[str, dict[str, Any]]] | None] | None:
         r = t.render_outputs.c
-        files = self._conn.execute(sa.select(r.files).where(r.key == key)).scalar()
-        return read_files(self._contents, files) if files is not None else None
+        row = self._conn.execute(sa.select(r.files, r.objects).where(r.key == key)).first()
+        if row is None:
+            return None
+        return read_files(self._contents, row.files), _objects_of(row.objects)
 
-    def put(self, key: str, files: Mapping[str, str], *, at: datetime) -> None:
+    def put(
+        self,
+        key: str,
+        files: Mapping[str, str],
+        *,
+        objects: list[tuple[str, dict[str, Any]]] | None = None,
+        at: datetime,
+    ) -> None:
         stored = stored_files(self._contents, files)
-        row = {"key": key, "files": stored, "created_at": at}
+        kept = _objects_text(objects) if objects is not None else None
+        row = {"key": key, "files": stored, "objects": kept, "created_at": at}
         self._conn.execute(_insert_new(self._conn, t.render_outputs), [row])
+
+
+OBJECTS_FORMAT = 1
+
+
+def _objects_text(objects: list[tuple[str, dict[str, Any]]]) -> str | None:
+    """The objects as stored, or None when JSON would not give them back exactly (a value
+    JSON has no type for, a key that is not a string)."""
+    if not all(_plain(body) for _, body in objects):
+        return None
+    pairs = [[source, body] for source, body in objects]
+    return json.dumps({"format": OBJECTS_FORMAT, "objects": pairs}, separators=(",", ":"))
+
+
+def _objects_of(text: str | None) -> list[tuple[str, dict[str, Any]]] | None:
+    if not text:
+        return None
+    held = json.loads(text)
+    if not isinstance(held, dict) or held.get("format") != OBJECTS_FORMAT:
+        return None  # kept by another version of Lamina: the files are parsed instead
+    return [(str(source), body) for source, body in held["objects"]]
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(item) for item in value)
+    return value is None or isinstance(value, str | int | float)  # bool is an int
 
 
 def stored_objects(contents: Contents, objects: Mapping[str, list[str]]) -> dict[str, list[str]]:
@@ -104,9 +147,24 @@ def stored_files(contents: Contents, files: Mapping[str, str]) -> dict[str, str]
     return {path: refs[text] for path, text in files.items()}
 
 
-def read_objects(contents: Contents, stored: Mapping[str, list[str]]) -> dict[str, list[str]]:
-    texts = contents.get(value for _, value in stored.values())
-    return {key: [layer, _text(texts, value)] for key, (layer, value) in stored.items()}
+def read_objects(
+    contents: Contents,
+    stored: Mapping[str, list[str]],
+    known: Mapping[str, list[str]] | None = None,
+) -> dict[str, list[str]]:
+    """A stack's objects with their texts. With `known` (objects of another stack, with
+    texts), an object whose stored reference is that of the known object's text takes the
+    known text, unread."""
+    same = {}
+    for key, (_, value) in stored.items():
+        other = known.get(key) if known else None
+        if other is not None and is_reference(value) and reference(other[1]) == value:
+            same[key] = other[1]
+    texts = contents.get(value for key, (_, value) in stored.items() if key not in same)
+    return {
+        key: [layer, same[key] if key in same else _text(texts, value)]
+        for key, (layer, value) in stored.items()
+    }
 
 
 def read_files(contents: Contents, stored: Mapping[str, str]) -> dict[str, str]:

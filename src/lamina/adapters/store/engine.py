@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -62,7 +63,35 @@ def _engine_for(url: str, schema: str | None) -> Engine:
     if sa_url.get_backend_name() == "postgresql" and sa_url.drivername == "postgresql":
         sa_url = sa_url.set(drivername="postgresql+psycopg")
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-    return sa.create_engine(sa_url, connect_args=connect_args, pool_size=10, pool_pre_ping=True)
+    engine = sa.create_engine(sa_url, connect_args=connect_args, pool_size=10)
+    _ping_when_idle(engine)
+    return engine
+
+
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use when it sat idle for IDLE_PING_SECONDS: one
+    the server dropped meanwhile (a restart, an idle timeout) is replaced before it can
+    fail a request. Busy connections are not pinged, so a request under load costs no
+    extra round trip (what `pool_pre_ping` would add to every checkout)."""
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            dbapi_connection.rollback()
+        except Exception as error:  # the pool drops it and checks out another
+            raise exc.DisconnectionError(str(error)) from error
 
 
 # SQLite's words for a database file it can no longer use.

@@ -174,32 +174,32 @@ class SqlJobs:
         )
         return self.get(org_id, job_id)
 
-    def add_result(self, result: JobResult, *, worker: str) -> JobResult | None:
+    def add_results(self, results: list[JobResult], *, worker: str) -> bool:
+        if not results:
+            return True
         j = t.jobs.c
         holder = self._conn.execute(
             sa.select(j.worker)
-            .where(j.id == result.job_id, j.state == JobState.RUNNING.value)
+            .where(j.id == results[0].job_id, j.state == JobState.RUNNING.value)
             .with_for_update()
         ).scalar_one_or_none()
         if holder != worker:
-            return None
-        row = (
-            self._conn.execute(
-                sa.insert(t.job_results)
-                .values(
-                    job_id=result.job_id,
-                    cluster_id=result.cluster_id,
-                    cluster=result.cluster,
-                    status=result.status,
-                    detail=result.detail,
-                    at=result.at,
-                )
-                .returning(t.job_results)
-            )
-            .mappings()
-            .one()
+            return False
+        self._conn.execute(
+            sa.insert(t.job_results),
+            [
+                {
+                    "job_id": result.job_id,
+                    "cluster_id": result.cluster_id,
+                    "cluster": result.cluster,
+                    "status": result.status,
+                    "detail": result.detail,
+                    "at": result.at,
+                }
+                for result in results
+            ],
         )
-        return _result(row)
+        return True
 
     def results(self, job_id: int, *, after: int = 0, limit: int = 1000) -> list[JobResult]:
         r = t.job_results.c

@@ -234,6 +234,8 @@ render_outputs = sa.Table(
     sa.Column("key", sa.String(71), primary_key=True),
     sa.Column("files", sa.JSON, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
+    # JSON [[source, object], ...] of the files' objects (contents.OBJECTS_FORMAT), or NULL
+    sa.Column("objects", sa.Text, nullable=True),
 )
 
 commit_intents = sa.Table(

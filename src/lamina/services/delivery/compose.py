@@ -4,6 +4,8 @@ every object decided, and the layers laid out as the cluster's Git tree."""
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -261,16 +263,24 @@ class Composer:
 
 
 class ObjectTexts:
-    """The YAML text of objects, made once per object: objects of a cached render are the
-    same objects for every cluster that shares it, so their text is too. Keyed by the
-    object's identity, with the object kept beside its text, so a key cannot name another
-    object while it is remembered; rendered objects are never changed once made. Bounded
-    in bytes, least recently used first."""
+    """The YAML text of objects, made once per distinct object.
+
+    Objects of a cached render are the same objects for every cluster that shares it, so
+    their text is too: it is found by the object's identity, with the object kept beside
+    its text, so a key cannot name another object while it is remembered (rendered objects
+    are never changed once made). An object made anew with the content of one seen before
+    (a layer rendered again for another cluster, a hook marked for replacement, a
+    Namespace) is found by a digest of its pickled content: equal pickles are equal values
+    of equal types with keys in the same order, which dump to the same text. Both are
+    bounded in bytes, least recently used first."""
 
     def __init__(self, dump: Callable[[Any], str], *, max_bytes: int = 64 * 2**20) -> None:
         self._dump = dump
         self._texts: ByteLru[int, tuple[Any, str]] = ByteLru(
             max_bytes, lambda held: 2 * len(held[1]) + 200
+        )
+        self._by_content: ByteLru[bytes, str] = ByteLru(
+            max_bytes // 2, lambda text: 2 * len(text) + 120
         )
         self._placed: ByteLru[tuple[int, str, bool], tuple[Any, dict[str, Any]]] = ByteLru(
             max_bytes // 4, lambda _: 400
@@ -281,7 +291,12 @@ class ObjectTexts:
         held = self._texts.get(key)
         if held is not None and held[0] is value:
             return held[1]
-        text = self._dump(value)
+        digest = _content_digest(value)
+        text = self._by_content.get(digest) if digest is not None else None
+        if text is None:
+            text = self._dump(value)
+            if digest is not None:
+                self._by_content.put(digest, text)
         self._texts.put(key, (value, text))
         return text
 
@@ -295,6 +310,15 @@ class ObjectTexts:
         placed = gitops.with_namespace(obj, namespace, lambda _: scoped)
         self._placed.put(key, (obj, placed))
         return placed
+
+
+def _content_digest(value: Any) -> bytes | None:
+    """A digest of `value`'s content, or None for a value that cannot be pickled."""
+    try:
+        pickled = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, RecursionError):
+        return None
+    return hashlib.blake2b(pickled, digest_size=16).digest()
 
 
 def _claim(

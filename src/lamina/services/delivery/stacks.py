@@ -270,9 +270,15 @@ class StackService:
     def diff(self, principal: Principal, cluster_id: int, draft_id: int) -> StackDiff:
         """Objects added, changed (unified diff) and removed against the committed stack,
         and parameter changes; secret values show as <redacted>."""
-        draft = self.get_draft(principal, cluster_id, draft_id)
+        return self.diff_draft(principal, self.get_draft(principal, cluster_id, draft_id))
+
+    def diff_draft(self, principal: Principal, draft: StackDraft) -> StackDiff:
+        """`diff` of a draft at hand (as `instantiate` or `upgrade` made it), unread; the
+        committed texts it shares with the draft are not read either."""
+        if draft.org_id != principal.org_id:
+            raise NotFound(f"Stack draft {draft.id} does not exist on cluster {draft.cluster_id}")
         with self._store.unit_of_work() as uow:
-            last = uow.stacks.last_revision(cluster_id)
+            last = uow.stacks.last_revision(draft.cluster_id, known=draft.objects)
             declared = _declared(uow, [*(last.addons if last else []), *draft.addons])
         return self._diff_of(draft, last, declared)
 
