@@ -271,8 +271,12 @@ class RenderRepository(Protocol):
 
 
 class Store(Protocol):
-    def unit_of_work(self, *, write: bool = False) -> AbstractContextManager[UnitOfWork]:
-        """A transaction: committed when the block ends normally, rolled back on error."""
+    def unit_of_work(
+        self, *, write: bool = False, wait: bool = True
+    ) -> AbstractContextManager[UnitOfWork]:
+        """A transaction: committed when the block ends normally, rolled back on error. Only
+        a `write` unit may write; one that need not `wait` for other writers gives up
+        instead of queueing behind them (what it writes may be lost, e.g. a last-use time)."""
         ...
 
     def cluster_lock(self, cluster_id: int, *, what: str) -> AbstractContextManager[None]:

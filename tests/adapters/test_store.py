@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import event
 
 from lamina.adapters.store import engine as engine_module
 from lamina.config import Services
-from lamina.domain.errors import DuplicateKey, ImmutableVersion, StaleWrite
+from lamina.domain.errors import DuplicateKey, ImmutableVersion, LaminaError, StaleWrite
 from lamina.domain.models import Draft, ProfileQuery, ProfileVersion, Role
 from lamina.services import auth
 from tests.documents import numbered
@@ -189,3 +190,32 @@ def test_a_pooled_connection_the_server_dropped_is_replaced_unseen(
     monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.0)
     with services.store.unit_of_work() as uow:  # pinged, found dead, replaced
         assert uow.orgs.get_by_slug("acme") is None
+
+
+def test_a_unit_of_work_not_opened_for_writing_cannot_write(services: Services) -> None:
+    profile_id = publish(services, "acme", "readonly")
+    with services.store.unit_of_work() as uow:
+        first = uow.versions.get(profile_id, 1)
+        assert first is not None
+        with pytest.raises(LaminaError, match="read-only unit of work"):
+            uow.versions.add(replace(first, version=2))
+    with services.store.unit_of_work() as uow:
+        assert uow.versions.get(profile_id, 2) is None
+        assert [v.version for v in uow.versions.summaries(profile_id)] == [1]
+
+
+def test_a_version_read_by_a_transaction_that_rolls_back_is_not_remembered(
+    services: Services,
+) -> None:
+    profile_id = publish(services, "acme", "phantom")
+    with services.store.unit_of_work() as uow:  # read, and remembered
+        first = uow.versions.get(profile_id, 1)
+    assert first is not None
+    with pytest.raises(RuntimeError), services.store.unit_of_work(write=True) as uow:
+        uow.versions.add(replace(first, version=2, changelog="never committed"))
+        assert uow.versions.get(profile_id, 2) is not None  # seen inside, not remembered
+        raise RuntimeError("roll back")
+    with services.store.unit_of_work() as uow:
+        assert uow.versions.get(profile_id, 2) is None
+        again = uow.versions.get(profile_id, 1)
+    assert again == first

@@ -72,7 +72,7 @@ def test_a_version_published_before_locks_shows_none(
     client: httpx.Client, services: Services
 ) -> None:
     profile_id, _ = publish(client, stack("old", manifests_layer("extra", config_map("extra"))))
-    with services.store.unit_of_work() as uow:
+    with services.store.unit_of_work(write=True) as uow:
         first = uow.versions.get(profile_id, 1)
         assert first is not None and first.lock == {"charts": {}}
         uow.versions.add(replace(first, version=2, lock=None, draft_id=None))

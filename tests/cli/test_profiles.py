@@ -159,7 +159,7 @@ def test_show_prints_the_lock_of_the_latest_version_and_of_one_version(cli: Cli)
 def test_show_says_when_a_version_is_not_locked(cli: Cli, services: Services) -> None:
     cli.ok("profiles", "import", cli.file(WEB_PLATFORM))
     [profile] = cli.json("profiles", "list")["result"]
-    with services.store.unit_of_work() as uow:
+    with services.store.unit_of_work(write=True) as uow:
         first = uow.versions.get(profile["id"], 1)
         assert first is not None
         uow.versions.add(replace(first, version=2, lock=None, draft_id=None))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from lamina.services.caches import ByteLru
+from lamina.domain.caches import ByteLru
 
 
 def test_keeps_values_while_their_weights_fit_and_drops_the_least_recently_used() -> None:

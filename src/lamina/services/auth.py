@@ -141,8 +141,8 @@ def authenticate(store: Store, token: str, *, now: datetime | None = None) -> Pr
         raise Unauthorized(refusal)
     stale_before = now - TOUCH_INTERVAL
     if record.last_used_at is None or record.last_used_at < stale_before:
-        # A plain unit, not a writer's: on a busy database the touch gives up instead of
-        # queueing behind writers, and the request goes on.
-        with store.unit_of_work() as uow:
+        # On a busy database the touch gives up instead of queueing behind writers, and
+        # the request goes on.
+        with store.unit_of_work(write=True, wait=False) as uow:
             uow.tokens.touch(record.id, at=now, stale_before=stale_before)
     return principal

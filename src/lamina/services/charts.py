@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from lamina.domain import semver
+from lamina.domain.caches import ByteLru
 from lamina.domain.errors import InvalidChart, InvalidInput, Issue, RegistryUnavailable
 from lamina.domain.models import PackVersion, Registry, RegistryConfig, RegistryKind
 from lamina.ports import BlobStore, ChartEngine, ChartSource, Cipher, LoadedChart, UnitOfWork
-from lamina.services.caches import ByteLru
 
 MAX_ARCHIVE_BYTES = 20 * 1024 * 1024
 INDEX_TTL_SECONDS = 300.0

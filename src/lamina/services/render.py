@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lamina.domain import effective, expansion, layering, params, values
+from lamina.domain.caches import ByteLru
 from lamina.domain.errors import (
     InvalidInput,
     Issue,
@@ -30,7 +31,6 @@ from lamina.domain.expansion import FlatLayer
 from lamina.domain.models import ProfileVersion
 from lamina.domain.objects import RenderedLayer, RenderedObject, is_object
 from lamina.ports import ChartEngine, Kustomizer, LoadedChart, ManifestCodec, Store, UnitOfWork
-from lamina.services.caches import ByteLru
 from lamina.services.charts import ChartLibrary, ResolvedChart
 
 RENDER_CACHE_BYTES = 256 * 2**20

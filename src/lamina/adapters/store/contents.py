@@ -23,7 +23,7 @@ from lamina.adapters.store import tables as t
 
 PREFIX = "sha256:"
 _REF_LENGTH = len(PREFIX) + 64
-_CHUNK = 500  # digests per IN (…) list, well under every database's parameter limit
+_CHUNK = 2000  # digests per query
 
 
 def reference(text: str) -> str:
@@ -60,11 +60,23 @@ class Contents:
         return {row.digest for row in self._select(refs, t.content_blobs.c.digest)}
 
     def _select(self, refs: list[str], *columns: sa.ColumnElement[Any]) -> Iterator[sa.Row[Any]]:
-        """The `columns` of the stored blobs among `refs`, _CHUNK references per query."""
-        c = t.content_blobs.c
+        """The `columns` of the stored blobs among `refs`, _CHUNK references per query,
+        passed as one array (PostgreSQL) or JSON (SQLite) parameter: a statement of the
+        same text for any count, compiled once."""
         for start in range(0, len(refs), _CHUNK):
             chunk = refs[start : start + _CHUNK]
-            yield from self._conn.execute(sa.select(*columns).where(c.digest.in_(chunk)))
+            query = sa.select(*columns).where(self._among())
+            yield from self._conn.execute(query, {"refs": self._listed(chunk)})
+
+    def _among(self) -> sa.ColumnElement[bool]:
+        digest = t.content_blobs.c.digest
+        if self._conn.dialect.name == "postgresql":
+            return digest == sa.func.any(sa.bindparam("refs", type_=postgresql.ARRAY(sa.Text)))
+        listed = sa.func.json_each(sa.bindparam("refs", type_=sa.Text)).table_valued("value")
+        return digest.in_(sa.select(listed.c.value))
+
+    def _listed(self, refs: list[str]) -> Any:
+        return refs if self._conn.dialect.name == "postgresql" else json.dumps(refs)
 
 
 def _insert_new(conn: Connection, table: sa.Table) -> sa.Insert:

@@ -17,11 +17,12 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
 from lamina.adapters.store.locks import NamedLocks
-from lamina.adapters.store.repositories import SqlUnitOfWork
+from lamina.adapters.store.repositories import READ_OPTION, SqlUnitOfWork, VersionCache
 from lamina.domain.errors import DuplicateKey, ImmutableVersion, LaminaError, StoreUnavailable
 
 _HERE = Path(__file__).parent
 WRITE_OPTION = "lamina_write"
+WAIT_OPTION = "lamina_wait"
 
 
 def _prepare_sqlite(engine: Engine) -> None:
@@ -39,8 +40,9 @@ def _prepare_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: sa.Connection) -> None:
-        write = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = conn.get_execution_options()
+        queue = options.get(WRITE_OPTION, False) and options.get(WAIT_OPTION, True)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if queue else "BEGIN")
 
 
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -69,6 +71,19 @@ def _engine_for(url: str, schema: str | None) -> Engine:
 
 
 IDLE_PING_SECONDS = 5.0
+_READS = ("SELECT", "WITH", "BEGIN", "PRAGMA", "SHOW")
+
+
+def _reads_only(engine: Engine) -> None:
+    """A unit of work not opened for writing may only read: a write statement in it is a
+    programming error, refused before it reaches the database."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def guard(conn: sa.Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        if not conn.get_execution_options().get(READ_OPTION, False):
+            return
+        if not statement.lstrip()[:7].upper().startswith(_READS):
+            raise LaminaError(f"A write in a read-only unit of work: {statement[:80]!r}")
 
 
 def _ping_when_idle(engine: Engine) -> None:
@@ -164,19 +179,27 @@ class SqlStore:
         self.engine = _engine_for(url, schema)
         self._file = _FileIdentity(sa.make_url(url))
         self._writer = self.engine.execution_options(**{WRITE_OPTION: True})
+        self._eager = self.engine.execution_options(**{WRITE_OPTION: True, WAIT_OPTION: False})
+        # PostgreSQL reads run without BEGIN and COMMIT (two round trips less per unit of
+        # work): at READ COMMITTED every statement takes a snapshot of its own anyway, and
+        # the guard below keeps a read unit of work from writing, so none can half-write.
+        autocommit = {"isolation_level": "AUTOCOMMIT"} if self.dialect == "postgresql" else {}
+        self._reader = self.engine.execution_options(**{READ_OPTION: True}, **autocommit)
+        _reads_only(self.engine)
         self._locks = NamedLocks(self.engine, scope=schema or "")
+        self._versions = VersionCache()
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
-    def unit_of_work(self, *, write: bool = False) -> Iterator[SqlUnitOfWork]:
-        engine = self._writer if write else self.engine
+    def unit_of_work(self, *, write: bool = False, wait: bool = True) -> Iterator[SqlUnitOfWork]:
+        engine = (self._writer if wait else self._eager) if write else self._reader
         self._file.check()
         try:
             with engine.begin() as conn:
-                yield SqlUnitOfWork(conn)
+                yield SqlUnitOfWork(conn, self._versions)
         except exc.DBAPIError as error:
             translated = _translate(error, self.dialect)
             if translated is error:

@@ -18,6 +18,7 @@ from lamina.adapters.store.jobs import SqlJobs
 from lamina.adapters.store.registries import SqlRegistries, text_search
 from lamina.adapters.store.rows import aware
 from lamina.adapters.store.tokens import SqlTokens
+from lamina.domain.caches import ByteLru
 from lamina.domain.errors import StaleWrite
 from lamina.domain.models import (
     Draft,
@@ -196,9 +197,35 @@ def _version(row: RowMapping) -> ProfileVersion:
     )
 
 
+READ_OPTION = "lamina_read"  # set on the connections of read-only units of work
+
+
+class VersionCache:
+    """Published versions by (profile id, version), kept across units of work: a version
+    never changes once stored (the database refuses it), is never deleted alone, and ids
+    are never reused, so what was read stays true. Only versions read by read-only units
+    of work are kept, which see committed rows alone: a version written by a transaction
+    that later rolls back is never kept. Bounded in bytes (the JSON of spec and lock)."""
+
+    def __init__(self, max_bytes: int = 32 * 2**20) -> None:
+        self._kept: ByteLru[tuple[int, int], ProfileVersion] = ByteLru(max_bytes, _weight)
+
+    def get(self, key: tuple[int, int]) -> ProfileVersion | None:
+        return self._kept.get(key)
+
+    def put(self, key: tuple[int, int], version: ProfileVersion) -> None:
+        self._kept.put(key, version)
+
+
+def _weight(version: ProfileVersion) -> int:
+    return len(json.dumps(version.spec, default=str)) + len(json.dumps(version.lock, default=str))
+
+
 class SqlVersions:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, cache: VersionCache | None = None) -> None:
         self._conn = conn
+        read_only = bool(conn.get_execution_options().get(READ_OPTION, False))
+        self._cache = cache if read_only else None
 
     def summaries(self, profile_id: int) -> list[VersionSummary]:
         v = t.profile_versions.c
@@ -218,6 +245,16 @@ class SqlVersions:
         ]
 
     def get(self, profile_id: int, version: int) -> ProfileVersion | None:
+        if self._cache is not None:
+            held = self._cache.get((profile_id, version))
+            if held is not None:
+                return held
+        found = self._read(profile_id, version)
+        if found is not None and self._cache is not None:
+            self._cache.put((profile_id, version), found)
+        return found
+
+    def _read(self, profile_id: int, version: int) -> ProfileVersion | None:
         v = t.profile_versions.c
         row = (
             self._conn.execute(
@@ -408,12 +445,12 @@ class SqlDrafts:
 
 
 class SqlUnitOfWork:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, versions: VersionCache | None = None) -> None:
         self.orgs = SqlOrgs(conn)
         self.tokens = SqlTokens(conn)
         self.audit = SqlAudit(conn)
         self.profiles = SqlProfiles(conn)
-        self.versions = SqlVersions(conn)
+        self.versions = SqlVersions(conn, versions)
         self.drafts = SqlDrafts(conn)
         self.registries = SqlRegistries(conn)
         self.clusters = SqlClusters(conn)

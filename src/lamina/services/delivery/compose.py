@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from lamina.domain import gitops, hooks, scope
+from lamina.domain.caches import ByteLru
 from lamina.domain.errors import InvalidInput, Issue, NotFound
 from lamina.domain.models import Cluster, GitMode, Profile, ProfileType, ProfileVersion
 from lamina.domain.objects import Namespaced, RenderedLayer, identity
 from lamina.ports import Cipher, ManifestCodec, ScopeLookup, SecretEncryptor, Store
-from lamina.services.caches import ByteLru
 from lamina.services.delivery.secrets import SecretSealer
 from lamina.services.render import ClusterFacts, Inputs, RenderService, release_name
 
