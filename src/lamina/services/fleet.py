@@ -10,7 +10,7 @@ from typing import Any
 
 from lamina.domain import params, selectors
 from lamina.domain.errors import Conflict, InvalidInput, LaminaError, NotFound
-from lamina.domain.models import Cluster, Principal, Profile, Role
+from lamina.domain.models import Cluster, Instantiation, Principal, Profile, Role
 from lamina.ports import Store
 from lamina.services.access import own_profile, require
 from lamina.services.delivery.commits import Committed
@@ -222,11 +222,23 @@ class FleetService:
         pending: list[tuple[InstantiationRow, int, StepChanges]] = []
         try:
             with self._store.delivery_lock(target, what=f"Git target {target}"):
+                # Read again under the lock, for the whole group at once: another rollout
+                # may have moved an instantiation since the plan was made, and must not be
+                # undone. A cluster with a commit a crash interrupted is settled first.
+                with self._store.unit_of_work() as uow:
+                    interrupted = {i.cluster_id for i in uow.stacks.pending_intents()}
+                    current: dict[int, Instantiation | None] = dict(
+                        uow.stacks.instantiations_by_id(
+                            run.principal.org_id, [row.id for row in rows]
+                        )
+                    )
                 for row in rows:
                     if run.stopped:
                         steps[row.cluster_id] = _skipped(row, "stopped after a failure")
                         continue
-                    drafted = self._drafted(run, row)
+                    if row.cluster_id in interrupted:
+                        current[row.id] = self._settled(run.principal, row)
+                    drafted = self._drafted(run, row, current.get(row.id))
                     if isinstance(drafted, RolloutStep):
                         steps[row.cluster_id] = drafted
                     elif run.dry_run:
@@ -257,20 +269,22 @@ class FleetService:
             run.stopped = not run.keep_going
         return [steps[row.cluster_id] for row in rows if row.cluster_id in steps]
 
+    def _settled(self, principal: Principal, row: InstantiationRow) -> Instantiation | None:
+        """The row's instantiation, read again after settling the cluster's interrupted
+        commit (which may have moved it)."""
+        self._stacks.settle(principal, row.cluster_id)
+        with self._store.unit_of_work() as uow:
+            return uow.stacks.instantiation(principal.org_id, row.id)
+
     def _drafted(
-        self, run: _Run, row: InstantiationRow
+        self, run: _Run, row: InstantiationRow, current: Instantiation | None
     ) -> RolloutStep | tuple[InstantiationRow, int, StepChanges]:
         """The instantiation's upgrade drafted and diffed: (row, draft id, changes), or the
-        step that ends it here (skipped, failed). A commit a crash interrupted on the
-        cluster (a worker killed mid-push) is settled first, and the instantiation read
-        again: it may be at the version already."""
+        step that ends it here (skipped, failed). `current` is the instantiation as read
+        under the delivery lock (after settling an interrupted commit): it may be at the
+        version already."""
         if run.only_outdated and row.version >= run.version:
             return _skipped(row, f"already at {row.version}")
-        self._stacks.settle(run.principal, row.cluster_id)
-        # Read again under the lock: another rollout (or a settled crash) may have moved the
-        # instantiation since the plan was made, and must not be undone.
-        with self._store.unit_of_work() as uow:
-            current = uow.stacks.instantiation(run.principal.org_id, row.id)
         if current is None or current.cluster_id != row.cluster_id:
             return _skipped(row, "no longer runs the profile")
         row = replace(row, version=current.version)

@@ -220,6 +220,13 @@ class SqlStacks:
         )
         return _instantiation(row) if row else None
 
+    def instantiations_by_id(self, org_id: int, ids: list[int]) -> dict[int, Instantiation]:
+        i = t.instantiations.c
+        rows = self._conn.execute(
+            sa.select(t.instantiations).where(i.org_id == org_id, i.id.in_(sorted(set(ids))))
+        ).mappings()
+        return {row["id"]: _instantiation(row) for row in rows}
+
     def of_profile(self, profile_id: int) -> list[tuple[Instantiation, str]]:
         i, c = t.instantiations.c, t.clusters.c
         rows = self._conn.execute(
