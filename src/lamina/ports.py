@@ -335,6 +335,10 @@ class ChartEngine(Protocol):
 
     def values_schema(self, chart: LoadedChart) -> dict[str, Any] | None: ...
 
+    def may_vary(self, chart: LoadedChart, values: dict[str, Any]) -> bool:
+        """Whether two renders with the same values may differ (random functions, clock)."""
+        ...
+
     def render(
         self,
         chart: LoadedChart,

@@ -70,6 +70,8 @@ def test_default_render_is_real_chart_sized_and_deterministic(
     assert size(first) > least
     assert objects(render(charts[name])) == objects(first)
     assert render(charts[name]) == first
+    # No template text in the defaults: the render service need not keep renders.
+    assert not engine.may_vary(charts[name], {})
 
 
 def test_edge_ingress_defaults(charts: dict[str, HelmChart]) -> None:

@@ -316,14 +316,25 @@ def _crd(plural: str) -> str:
     )
 
 
-@pytest.mark.parametrize("name", ["webapp", "umbrella"])
-def test_charts_without_random_functions_render_the_same_bytes_again(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "values", "varies"),
+    [
+        ("webapp", {}, False),  # plain templates: the same bytes every time
+        ("umbrella", {}, False),  # subcharts are looked into, too
+        ("hooked", {}, True),  # randAlphaNum, genCA, bcrypt
+    ],
+)
+def test_charts_that_may_render_differently_are_told_apart(
+    name: str, values: dict[str, Any], varies: bool
+) -> None:
     engine = HelmEngine()
     chart = engine.load(package_chart(CHARTS_DIR / name))
-    first = engine.render(
-        chart, values={}, release="r", namespace="n", kube_version=None, api_versions=[]
-    )
-    again = engine.render(
-        chart, values={}, release="r", namespace="n", kube_version=None, api_versions=[]
-    )
-    assert first == again
+    assert engine.may_vary(chart, values) is varies
+    if not varies:
+        first = engine.render(
+            chart, values=values, release="r", namespace="n", kube_version=None, api_versions=[]
+        )
+        again = engine.render(
+            chart, values=values, release="r", namespace="n", kube_version=None, api_versions=[]
+        )
+        assert first == again

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import json
 import os
 import queue
 import re
 import shutil
+import tarfile
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -58,6 +60,15 @@ _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
 )
 
 
+# Template functions whose output differs between renders of the same values.
+_NONDETERMINISTIC = re.compile(
+    r"\b(?:rand(?:Alpha|AlphaNum|Numeric|Ascii|Bytes|Int)|uuidv4|shuffle|bcrypt|htpasswd"
+    r"|gen(?:CA|CAWithKey|PrivateKey|SelfSignedCert|SelfSignedCertWithKey|SignedCert"
+    r"|SignedCertWithKey)|now|date|dateInZone|unixEpoch)\b"
+)
+_TPL = re.compile(r"\btpl\b")
+
+
 class HelmChart:
     """A chart loaded by Helm (ports.LoadedChart); thread-safe, rendered again in ~1 ms.
 
@@ -71,6 +82,12 @@ class HelmChart:
         self._chart = chart
         self._metadata = chart.metadata
         self._has_subcharts = bool(chart.dependencies or self._metadata.get("dependencies"))
+        templates = [str(t.get("data", "")) for t in chart.templates]
+        if self._has_subcharts:
+            templates += _subchart_templates(archive)
+        self._random = any(map(_NONDETERMINISTIC.search, templates))
+        self._tpl = any(map(_TPL.search, templates))
+        self._tpl_in_defaults = self._tpl and "{{" in json.dumps(chart.values, default=str)
         # Without subcharts the CRDs never change: read once, not at every render.
         self._crds = None if self._has_subcharts else _crd_files(chart)
         # Kept only where renders need a fresh load, to not hold every archive twice.
@@ -194,6 +211,14 @@ class HelmEngine:
                 files[path] = "".join(f"---\n{doc}\n" for doc in split_manifests(text))
         return files
 
+    def may_vary(self, chart: LoadedChart, values: dict[str, Any]) -> bool:
+        """Whether two renders of `chart` with `values` may differ: a template draws random
+        values or reads the clock, or `tpl` may run template text found in the values."""
+        held = _held(chart)
+        if held._random or not held._tpl:
+            return held._random
+        return held._tpl_in_defaults or "{{" in json.dumps(values, default=str)
+
     def digest(self, archive: bytes) -> str:
         """`sha256:<hex>` of the archive bytes (what index.yaml states, with the prefix)."""
         return archives.sha256_digest(archive)
@@ -221,6 +246,23 @@ def _keep_nulls(merged: dict[str, Any], own: dict[str, Any]) -> None:
             merged.setdefault(key, None)
         elif isinstance(value, dict) and isinstance(merged.get(key), dict):
             _keep_nulls(merged[key], value)
+
+
+def _subchart_templates(archive: bytes, depth: int = 0) -> list[str]:
+    """The template texts of every chart inside `archive` (a checked chart archive), nested
+    subchart archives included; undecodable texts count as templates that may vary."""
+    texts: list[str] = []
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            if not member.isfile():
+                continue
+            data = tar.extractfile(member)
+            body = data.read() if data else b""
+            if member.name.endswith(".tgz") and "/charts/" in member.name and depth < 5:
+                texts += _subchart_templates(body, depth + 1)
+            elif "/templates/" in member.name:
+                texts.append(body.decode("utf-8", "replace"))
+    return texts
 
 
 def _crd_files(chart: helm_python.Chart) -> dict[str, str]:

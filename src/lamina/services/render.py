@@ -276,11 +276,14 @@ class RenderService:
         # A render is kept by the digest of every input of it (chart digest, the values'
         # sources and what they reference, release, namespace, Kubernetes version, as plain
         # text): a chart that may render differently each time (random functions, the clock)
-        # gives back its first output byte for byte, and any other is read back with its
-        # objects instead of rendered and parsed again (delivery keeps what it renders).
+        # gives back its first output byte for byte, and delivery, which keeps what it
+        # renders, reads any other back with its objects instead of rendering and parsing
+        # it again. Other renders (previews, validation) of other charts ask Helm at once.
         stored_key = "sha256:" + hashlib.sha256(repr(key).encode()).hexdigest()
-        with self._store.unit_of_work() as uow:
-            found = uow.renders.get(stored_key)
+        found = None
+        if persist or self._engine.may_vary(chart, user):
+            with self._store.unit_of_work() as uow:
+                found = uow.renders.get(stored_key)
         if found is not None:
             files, kept = found
             objects = [RenderedObject(source, body) for source, body in kept or []]
