@@ -72,8 +72,9 @@ profile_of = _profile
 
 
 class SqlProfiles:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, found: set[int] | None = None) -> None:
         self._conn = conn
+        self._found = found if found is not None else set()  # ids `get` found here
 
     def _visible(self, org_id: int, include_public: bool) -> sa.ColumnElement[bool]:
         own = t.profiles.c.org_id == org_id
@@ -126,7 +127,10 @@ class SqlProfiles:
             .mappings()
             .first()
         )
-        return _profile(row) if row else None
+        if row is None:
+            return None
+        self._found.add(profile_id)
+        return _profile(row)
 
     def get_by_name(self, org_id: int, name: str, *, for_update: bool = False) -> Profile | None:
         query = sa.select(t.profiles).where(
@@ -222,10 +226,16 @@ def _weight(version: ProfileVersion) -> int:
 
 
 class SqlVersions:
-    def __init__(self, conn: Connection, cache: VersionCache | None = None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        cache: VersionCache | None = None,
+        profiles_found: set[int] | None = None,
+    ) -> None:
         self._conn = conn
         read_only = bool(conn.get_execution_options().get(READ_OPTION, False))
         self._cache = cache if read_only else None
+        self._profiles_found = profiles_found if profiles_found is not None else set()
 
     def summaries(self, profile_id: int) -> list[VersionSummary]:
         v = t.profile_versions.c
@@ -245,7 +255,9 @@ class SqlVersions:
         ]
 
     def get(self, profile_id: int, version: int) -> ProfileVersion | None:
-        if self._cache is not None:
+        # From memory only once this unit of work found the profile: a deleted profile's
+        # versions are gone from the database, and must not live on in the cache.
+        if self._cache is not None and profile_id in self._profiles_found:
             held = self._cache.get((profile_id, version))
             if held is not None:
                 return held
@@ -449,8 +461,9 @@ class SqlUnitOfWork:
         self.orgs = SqlOrgs(conn)
         self.tokens = SqlTokens(conn)
         self.audit = SqlAudit(conn)
-        self.profiles = SqlProfiles(conn)
-        self.versions = SqlVersions(conn, versions)
+        found: set[int] = set()
+        self.profiles = SqlProfiles(conn, found)
+        self.versions = SqlVersions(conn, versions, found)
         self.drafts = SqlDrafts(conn)
         self.registries = SqlRegistries(conn)
         self.clusters = SqlClusters(conn)
