@@ -279,9 +279,10 @@ class RenderService:
         # gives back its first output byte for byte, and delivery, which keeps what it
         # renders, reads any other back with its objects instead of rendering and parsing
         # it again. Other renders (previews, validation) of other charts ask Helm at once.
-        stored_key = "sha256:" + hashlib.sha256(repr(key).encode()).hexdigest()
+        stored = persist or self._engine.may_vary(chart, user)
+        stored_key = "sha256:" + hashlib.sha256(repr(key).encode()).hexdigest() if stored else ""
         found = None
-        if persist or self._engine.may_vary(chart, user):
+        if stored:
             with self._store.unit_of_work() as uow:
                 found = uow.renders.get(stored_key)
         if found is not None:

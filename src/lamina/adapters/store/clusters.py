@@ -210,15 +210,7 @@ class SqlStacks:
         return [_instantiation(row) for row in rows]
 
     def instantiation(self, org_id: int, instantiation_id: int) -> Instantiation | None:
-        i = t.instantiations.c
-        row = (
-            self._conn.execute(
-                sa.select(t.instantiations).where(i.org_id == org_id, i.id == instantiation_id)
-            )
-            .mappings()
-            .first()
-        )
-        return _instantiation(row) if row else None
+        return self.instantiations_by_id(org_id, [instantiation_id]).get(instantiation_id)
 
     def instantiations_by_id(self, org_id: int, ids: list[int]) -> dict[int, Instantiation]:
         i = t.instantiations.c

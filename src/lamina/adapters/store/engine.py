@@ -17,7 +17,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
 from lamina.adapters.store.locks import NamedLocks
-from lamina.adapters.store.repositories import READ_OPTION, SqlUnitOfWork, VersionCache
+from lamina.adapters.store.repositories import READ_OPTION, SqlUnitOfWork, version_cache
 from lamina.domain.errors import DuplicateKey, ImmutableVersion, LaminaError, StoreUnavailable
 
 _HERE = Path(__file__).parent
@@ -187,7 +187,7 @@ class SqlStore:
         self._reader = self.engine.execution_options(**{READ_OPTION: True}, **autocommit)
         _reads_only(self.engine)
         self._locks = NamedLocks(self.engine, scope=schema or "")
-        self._versions = VersionCache()
+        self._versions = version_cache()
 
     @property
     def dialect(self) -> str:

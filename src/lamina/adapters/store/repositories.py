@@ -204,21 +204,17 @@ def _version(row: RowMapping) -> ProfileVersion:
 READ_OPTION = "lamina_read"  # set on the connections of read-only units of work
 
 
-class VersionCache:
-    """Published versions by (profile id, version), kept across units of work: a version
-    never changes once stored (the database refuses it), is never deleted alone, and ids
-    are never reused, so what was read stays true. Only versions read by read-only units
-    of work are kept, which see committed rows alone: a version written by a transaction
-    that later rolls back is never kept. Bounded in bytes (the JSON of spec and lock)."""
+# Published versions by (profile id, version), kept across units of work: a version never
+# changes once stored (the database refuses it), is never deleted alone, and ids are never
+# reused, so what was read stays true. Only versions read by read-only units of work are
+# kept, which see committed rows alone: a version written by a transaction that later rolls
+# back is never kept. Bounded in bytes (the JSON of spec and lock).
+VersionCache = ByteLru[tuple[int, int], ProfileVersion]
+VERSION_CACHE_BYTES = 32 * 2**20
 
-    def __init__(self, max_bytes: int = 32 * 2**20) -> None:
-        self._kept: ByteLru[tuple[int, int], ProfileVersion] = ByteLru(max_bytes, _weight)
 
-    def get(self, key: tuple[int, int]) -> ProfileVersion | None:
-        return self._kept.get(key)
-
-    def put(self, key: tuple[int, int], version: ProfileVersion) -> None:
-        self._kept.put(key, version)
+def version_cache() -> VersionCache:
+    return ByteLru(VERSION_CACHE_BYTES, _weight)
 
 
 def _weight(version: ProfileVersion) -> int:
