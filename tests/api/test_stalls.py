@@ -18,8 +18,11 @@ from tests.api.test_journey import PROFILES
 from tests.documents import numbered
 
 HEALTH = "/api/v1/health"
-# Generous: this asserts that the event loop is free, not that the machine is fast.
+# Generous: this asserts that the event loop is free, not that the machine is fast. A loop
+# blocked by the heavy request would answer health only after most of that request's time,
+# so on a loaded machine (where the heavy request itself is slow) the bound grows with it.
 HEALTH_BOUND = 0.5
+STALL_SHARE = 1 / 3
 YAML = {"Content-Type": "application/yaml"}
 
 
@@ -30,7 +33,9 @@ def while_healthy(
     outcome: dict[str, Any] = {}
 
     def run() -> None:
+        started = time.monotonic()
         outcome["response"] = heavy()
+        outcome["elapsed"] = time.monotonic() - started
 
     worker = threading.Thread(target=run)
     latencies: list[float] = []
@@ -44,7 +49,10 @@ def while_healthy(
             time.sleep(0.02)
     worker.join()
     assert latencies, "the heavy request finished before health was asked once"
-    assert max(latencies) < bound, f"health took {max(latencies):.2f}s"
+    allowed = max(bound, outcome["elapsed"] * STALL_SHARE)
+    assert max(latencies) < allowed, (
+        f"health took {max(latencies):.2f}s while the heavy request took {outcome['elapsed']:.2f}s"
+    )
     response: httpx.Response = outcome["response"]
     return response
 

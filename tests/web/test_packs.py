@@ -19,8 +19,10 @@ def test_browse_packs_to_a_version_with_values_and_schema(page: Any, site: Site)
     accessible(page)
     registry = page.locator("table.list").first
     assert "demo" in registry.inner_text() and "local" in registry.inner_text()
-    page.get_by_role("button", name="Sync demo").click()  # admin: reads the index again
-    page.wait_for_load_state("networkidle")
+    # Admin: reads the index again. The form posts and the answer reloads the page; wait for
+    # that navigation, or a later click may land on the old page and be lost to the reload.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sync demo").click()
     assert page.locator("[data-summary]").first.inner_text() == ""
     assert "never" not in page.locator("table.list").first.inner_text()
 
