@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from lamina.config import Settings, build_services
@@ -142,4 +143,56 @@ def test_a_revision_read_against_known_objects_reads_only_the_texts_that_differ(
         last = uow.stacks.last_revision(cluster_id, known=known)
     assert last is not None and last.objects == OBJECTS
     assert last.objects["ConfigMap/apps/a"][1] is known["ConfigMap/apps/a"][1]  # not read
+    services.store.dispose()
+
+
+def blob_count(services) -> int:  # type: ignore[no-untyped-def]
+    with services.store.engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT count(*) FROM content_blobs")).scalar_one())
+
+
+class Abandoned(Exception):
+    pass
+
+
+def test_texts_stored_by_a_rolled_back_unit_are_stored_again(
+    database: Database, tmp_path: Path
+) -> None:
+    """The store remembers which texts are stored only once their unit has committed: a
+    draft whose transaction rolled back leaves nothing behind, in the database or in
+    memory, and the next draft stores its texts for real."""
+    services = wired(database, tmp_path)
+    with services.store.unit_of_work(write=True) as uow:
+        cluster_id = seed_cluster(uow.stacks._conn)  # type: ignore[attr-defined]
+    with pytest.raises(Abandoned), services.store.unit_of_work(write=True) as uow:
+        uow.stacks.create_draft(draft(cluster_id))
+        raise Abandoned
+    assert blob_count(services) == 0
+    with services.store.unit_of_work(write=True) as uow:
+        made = uow.stacks.create_draft(draft(cluster_id))
+    assert blob_count(services) == 4
+    fresh = wired(database, tmp_path, migrate=False)  # another process: nothing in memory
+    with fresh.store.unit_of_work() as uow:
+        assert uow.stacks.draft(1, cluster_id, made.id).objects == OBJECTS  # type: ignore[union-attr]
+    fresh.store.dispose()
+    services.store.dispose()
+
+
+def test_texts_known_to_be_stored_are_neither_read_nor_sent_again(
+    database: Database, tmp_path: Path
+) -> None:
+    """Once a unit has committed them, a process knows its stored texts: it reads them from
+    memory and does not send them again. (Blobs are never deleted; this is why whatever
+    comes to delete them must make every process forget them.)"""
+    services = wired(database, tmp_path)
+    with services.store.unit_of_work(write=True) as uow:
+        cluster_id = seed_cluster(uow.stacks._conn)  # type: ignore[attr-defined]
+        first = uow.stacks.create_draft(draft(cluster_id))
+    with services.store.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM content_blobs"))
+    with services.store.unit_of_work() as uow:
+        assert uow.stacks.draft(1, cluster_id, first.id).objects == OBJECTS  # type: ignore[union-attr]
+    with services.store.unit_of_work(write=True) as uow:
+        uow.stacks.create_draft(draft(cluster_id))
+    assert blob_count(services) == 0
     services.store.dispose()

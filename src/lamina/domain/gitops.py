@@ -50,6 +50,7 @@ from lamina.domain import hooks, scope
 from lamina.domain.objects import Namespaced, fallback_namespaced
 
 Dump = Callable[[Any], str]
+Committed = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 Tree = dict[str, str]
 
 FLUX_NAMESPACE = "flux-system"
@@ -191,12 +192,14 @@ def rendered_tree(
     layers: list[LayerOutput],
     dump: Dump,
     namespaced: Namespaced = fallback_namespaced,
+    committed: Committed = hooks.committed,
 ) -> Tree:
     """The `rendered` layout: every layer's objects as files, built by `kustomize build`
     of the cluster directory, after `00-cluster/` (Namespaces and CRDs). `dump` turns plain
-    values into YAML text; `namespaced` decides each object's scope."""
+    values into YAML text; `namespaced` decides each object's scope; `committed` is
+    `hooks.committed` (or a function that answers as it does)."""
     folders = [layer_folder(i, layer.name) for i, layer in enumerate(layers)]
-    placed = [_placed(layer, namespaced) for layer in layers]
+    placed = [_placed(layer, namespaced, committed) for layer in layers]
     first = _cluster_objects(layers, placed, namespaced)
     tree = _top([CLUSTER_FOLDER, *folders] if first else folders, cluster, addons, dump)
     if first:
@@ -215,6 +218,7 @@ def flux_tree(
     source: str = "flux-system",
     root: str = "",
     namespaced: Namespaced = fallback_namespaced,
+    committed: Committed = hooks.committed,
 ) -> Tree:
     """The `flux` layout. `source` names the GitRepository (in flux-system) holding the tree;
     `root` is the cluster directory's path in that repository (Kustomization paths are
@@ -222,7 +226,7 @@ def flux_tree(
     first, in `00-cluster/` with a Kustomization of their own that never prunes (deleting a
     CRD deletes every object of its kind) and that the first layer depends on."""
     placed = [
-        _chart_objects(layer, layer.chart) if layer.chart else _placed(layer, namespaced)
+        _chart_objects(layer, layer.chart) if layer.chart else _placed(layer, namespaced, committed)
         for layer in layers
     ]
     first = _cluster_objects(layers, placed, namespaced)
@@ -311,12 +315,14 @@ def _addon(addon: AddonRecord) -> dict[str, Any]:
 
 
 def _placed(
-    layer: LayerOutput, namespaced: Namespaced = fallback_namespaced
+    layer: LayerOutput,
+    namespaced: Namespaced = fallback_namespaced,
+    committed: Committed = hooks.committed,
 ) -> list[dict[str, Any]]:
     """The layer's committed objects (`hooks.committed`), each namespaced one without a
     namespace given the layer's, each cluster-scoped one without any."""
     namespace = layer.namespace or "default"
-    return [with_namespace(obj, namespace, namespaced) for obj in hooks.committed(layer.objects)]
+    return [with_namespace(obj, namespace, namespaced) for obj in committed(layer.objects)]
 
 
 def with_namespace(obj: dict[str, Any], namespace: str, namespaced: Namespaced) -> dict[str, Any]:

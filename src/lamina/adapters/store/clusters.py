@@ -64,6 +64,31 @@ def _cluster_values(cluster: Cluster) -> dict[str, Any]:
     }
 
 
+# Statements run for every cluster of a rollout, built once (see repositories.py).
+_C = t.clusters.c
+_I = t.instantiations.c
+_R = t.stack_revisions.c
+_CLUSTER = sa.select(t.clusters).where(
+    _C.org_id == sa.bindparam("org"), _C.id == sa.bindparam("id")
+)
+_INSTANTIATIONS = (
+    sa.select(t.instantiations).where(_I.cluster_id == sa.bindparam("cluster")).order_by(_I.id)
+)
+_INSTANTIATIONS_BY_ID = sa.select(t.instantiations).where(
+    _I.org_id == sa.bindparam("org"), _I.id.in_(sa.bindparam("ids", expanding=True))
+)
+_LAST_REVISION = (
+    sa.select(t.stack_revisions)
+    .where(_R.cluster_id == sa.bindparam("cluster"))
+    .order_by(_R.revision.desc())
+    .limit(1)
+)
+_NEW_DRAFT = sa.insert(t.stack_drafts).returning(t.stack_drafts.c.id)
+_DEPRECATIONS = sa.select(t.version_deprecations).where(
+    t.version_deprecations.c.profile_id == sa.bindparam("profile")
+)
+
+
 class SqlClusters:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -76,11 +101,8 @@ class SqlClusters:
         return [_cluster(row) for row in rows]
 
     def get(self, org_id: int, cluster_id: int, *, for_update: bool = False) -> Cluster | None:
-        c = t.clusters.c
-        query = sa.select(t.clusters).where(c.org_id == org_id, c.id == cluster_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self._conn.execute(query).mappings().first()
+        query = _CLUSTER.with_for_update() if for_update else _CLUSTER
+        row = self._conn.execute(query, {"org": org_id, "id": cluster_id}).mappings().first()
         return _cluster(row) if row else None
 
     def org_of(self, cluster_id: int) -> int | None:
@@ -198,25 +220,20 @@ def _intent(row: RowMapping) -> CommitIntent:
 
 
 class SqlStacks:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, stored: contents.Contents | None = None) -> None:
         self._conn = conn
-        self._contents = contents.Contents(conn)
+        self._contents = stored if stored is not None else contents.Contents(conn)
 
     def instantiations(self, cluster_id: int) -> list[Instantiation]:
-        i = t.instantiations.c
-        rows = self._conn.execute(
-            sa.select(t.instantiations).where(i.cluster_id == cluster_id).order_by(i.id)
-        ).mappings()
+        rows = self._conn.execute(_INSTANTIATIONS, {"cluster": cluster_id}).mappings()
         return [_instantiation(row) for row in rows]
 
     def instantiation(self, org_id: int, instantiation_id: int) -> Instantiation | None:
         return self.instantiations_by_id(org_id, [instantiation_id]).get(instantiation_id)
 
     def instantiations_by_id(self, org_id: int, ids: list[int]) -> dict[int, Instantiation]:
-        i = t.instantiations.c
-        rows = self._conn.execute(
-            sa.select(t.instantiations).where(i.org_id == org_id, i.id.in_(sorted(set(ids))))
-        ).mappings()
+        wanted = {"org": org_id, "ids": sorted(set(ids))}
+        rows = self._conn.execute(_INSTANTIATIONS_BY_ID, wanted).mappings()
         return {row["id"]: _instantiation(row) for row in rows}
 
     def of_profile(self, profile_id: int) -> list[tuple[Instantiation, str]]:
@@ -324,17 +341,7 @@ class SqlStacks:
         texts: bool = True,
         known: dict[str, list[str]] | None = None,
     ) -> StackRevision | None:
-        r = t.stack_revisions.c
-        row = (
-            self._conn.execute(
-                sa.select(t.stack_revisions)
-                .where(r.cluster_id == cluster_id)
-                .order_by(r.revision.desc())
-                .limit(1)
-            )
-            .mappings()
-            .first()
-        )
+        row = self._conn.execute(_LAST_REVISION, {"cluster": cluster_id}).mappings().first()
         if row is None:
             return None
         if texts:
@@ -345,21 +352,18 @@ class SqlStacks:
 
     def create_draft(self, draft: StackDraft) -> StackDraft:
         """Store the draft, its objects and files by reference (see contents.py)."""
-        draft_id = self._conn.execute(
-            sa.insert(t.stack_drafts)
-            .values(
-                org_id=draft.org_id,
-                cluster_id=draft.cluster_id,
-                base_revision=draft.base_revision,
-                action=draft.action,
-                addons=draft.addons,
-                files=contents.stored_files(self._contents, draft.files),
-                objects=contents.stored_objects(self._contents, draft.objects),
-                warnings=draft.warnings,
-                created_at=draft.created_at,
-            )
-            .returning(t.stack_drafts.c.id)
-        ).scalar_one()
+        row = {
+            "org_id": draft.org_id,
+            "cluster_id": draft.cluster_id,
+            "base_revision": draft.base_revision,
+            "action": draft.action,
+            "addons": draft.addons,
+            "files": contents.stored_files(self._contents, draft.files),
+            "objects": contents.stored_objects(self._contents, draft.objects),
+            "warnings": draft.warnings,
+            "created_at": draft.created_at,
+        }
+        draft_id = self._conn.execute(_NEW_DRAFT, row).scalar_one()
         return replace(draft, id=draft_id)
 
     def draft(self, org_id: int, cluster_id: int, draft_id: int) -> StackDraft | None:
@@ -414,10 +418,7 @@ class SqlStacks:
         return bool(result.rowcount)
 
     def deprecations(self, profile_id: int) -> dict[int, dict[str, str]]:
-        d = t.version_deprecations.c
-        rows = self._conn.execute(
-            sa.select(t.version_deprecations).where(d.profile_id == profile_id)
-        ).mappings()
+        rows = self._conn.execute(_DEPRECATIONS, {"profile": profile_id}).mappings()
         return {row["version"]: {"reason": row["reason"], "note": row["note"]} for row in rows}
 
     def deprecate(

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from lamina.adapters.store import tables as t
+from lamina.domain.caches import ByteLru
 
 PREFIX = "sha256:"
 _REF_LENGTH = len(PREFIX) + 64
@@ -34,27 +35,82 @@ def is_reference(value: str) -> bool:
     return len(value) == _REF_LENGTH and value.startswith(PREFIX)
 
 
+TEXTS_KEPT_BYTES = 64 * 2**20
+STORED_KEPT_BYTES = 8 * 2**20
+
+
+class ContentMemo:
+    """What one process has learnt of the stored contents, kept across units of work.
+
+    - Texts by reference: a reference names one text forever, so a remembered text is true
+      wherever it was learnt (read, or about to be stored).
+    - References known to be stored: learnt by a unit of work (found, or stored by it) and
+      remembered only once that unit has committed, so a rolled-back write is never taken
+      for stored. Blobs are never deleted, so a stored reference stays stored; whatever
+      comes to delete them must forget these too.
+
+    Both are bounded in bytes, least recently used first."""
+
+    def __init__(
+        self, *, text_bytes: int = TEXTS_KEPT_BYTES, stored_bytes: int = STORED_KEPT_BYTES
+    ) -> None:
+        self.texts: ByteLru[str, str] = ByteLru(text_bytes, lambda text: len(text) + 200)
+        self.stored: ByteLru[str, bool] = ByteLru(stored_bytes, lambda _: 150)
+
+    def committed(self, refs: Iterable[str]) -> None:
+        for ref in refs:
+            self.stored.put(ref, True)
+
+
 class Contents:
-    def __init__(self, conn: Connection) -> None:
+    """The content blobs one unit of work sees. With a memo, texts and stored references
+    already known are not asked of the database again; the references this unit learns are
+    stored are added to `learnt`, for the memo once the unit commits."""
+
+    def __init__(
+        self, conn: Connection, memo: ContentMemo | None = None, learnt: set[str] | None = None
+    ) -> None:
         self._conn = conn
+        self._memo = memo
+        self._learnt = learnt if learnt is not None else set()
 
     def put(self, texts: Iterable[str]) -> dict[str, str]:
         """{text: reference}, storing the texts not stored yet."""
         refs = {text: reference(text) for text in texts}
         by_ref = {ref: text for text, ref in refs.items()}
-        missing = set(by_ref) - self._present(list(by_ref))
-        rows = [{"digest": ref, "text": by_ref[ref]} for ref in sorted(missing)]
+        memo = self._memo
+        unknown = sorted(ref for ref in by_ref if memo is None or memo.stored.get(ref) is None)
+        # Without a memo most texts are stored already (a fleet renders alike): ask which
+        # first, rather than send them all. With one, the unknown are mostly new: insert them,
+        # and let the database leave alone those another unit stored meanwhile.
+        missing = set(unknown) - self._present(unknown) if memo is None else set(unknown)
+        rows = [{"digest": ref, "text": by_ref[ref]} for ref in unknown if ref in missing]
         for start in range(0, len(rows), _CHUNK):
             self._conn.execute(
                 _insert_new(self._conn, t.content_blobs), rows[start : start + _CHUNK]
             )
+        self._learnt.update(unknown)
+        if memo is not None:
+            for ref in unknown:
+                memo.texts.put(ref, by_ref[ref])
         return refs
 
     def get(self, refs: Iterable[str]) -> dict[str, str]:
         """{reference: text} of the stored references among `refs`."""
         wanted = sorted({ref for ref in refs if is_reference(ref)})
+        found: dict[str, str] = {}
+        if self._memo is not None:
+            for ref in wanted:
+                text = self._memo.texts.get(ref)
+                if text is not None:
+                    found[ref] = text
+            wanted = [ref for ref in wanted if ref not in found]
         c = t.content_blobs.c
-        return {row.digest: row.text for row in self._select(wanted, c.digest, c.text)}
+        for row in self._select(wanted, c.digest, c.text):
+            found[row.digest] = row.text
+            if self._memo is not None:
+                self._memo.texts.put(row.digest, row.text)
+        return found
 
     def _present(self, refs: list[str]) -> set[str]:
         return {row.digest for row in self._select(refs, t.content_blobs.c.digest)}
@@ -79,12 +135,18 @@ class Contents:
         return refs if self._conn.dialect.name == "postgresql" else json.dumps(refs)
 
 
+_INSERTS: dict[tuple[str, str], sa.Insert] = {}
+
+
 def _insert_new(conn: Connection, table: sa.Table) -> sa.Insert:
     """An insert that leaves a row already there alone: two writers may store the same
-    content at once."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
+    content at once. Built once per dialect and table."""
+    key = (conn.dialect.name, table.name)
+    found = _INSERTS.get(key)
+    if found is None:
+        made = postgresql.insert(table) if key[0] == "postgresql" else sqlite.insert(table)
+        found = _INSERTS[key] = made.on_conflict_do_nothing()
+    return found
 
 
 class SqlRenders:
@@ -92,9 +154,9 @@ class SqlRenders:
     bytes forever, also for charts that use random functions, across restarts. Beside the
     files, the objects parsed from them, as JSON (OBJECTS_FORMAT)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, contents: Contents | None = None) -> None:
         self._conn = conn
-        self._contents = Contents(conn)
+        self._contents = contents if contents is not None else Contents(conn)
 
     def get(
         self, key: str

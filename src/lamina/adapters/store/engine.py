@@ -16,6 +16,7 @@ from alembic.config import Config
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
+from lamina.adapters.store.contents import ContentMemo
 from lamina.adapters.store.locks import NamedLocks
 from lamina.adapters.store.repositories import READ_OPTION, SqlUnitOfWork, version_cache
 from lamina.domain.errors import DuplicateKey, ImmutableVersion, LaminaError, StoreUnavailable
@@ -188,6 +189,7 @@ class SqlStore:
         _reads_only(self.engine)
         self._locks = NamedLocks(self.engine, scope=schema or "")
         self._versions = version_cache()
+        self._contents = ContentMemo()
 
     @property
     def dialect(self) -> str:
@@ -199,7 +201,9 @@ class SqlStore:
         self._file.check()
         try:
             with engine.begin() as conn:
-                yield SqlUnitOfWork(conn, self._versions)
+                uow = SqlUnitOfWork(conn, self._versions, self._contents)
+                yield uow
+            uow.committed()
         except exc.DBAPIError as error:
             translated = _translate(error, self.dialect)
             if translated is error:

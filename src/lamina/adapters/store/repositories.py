@@ -13,7 +13,7 @@ from lamina.adapters.store import tables as t
 from lamina.adapters.store.audit import SqlAudit
 from lamina.adapters.store.catalog import SqlCatalog
 from lamina.adapters.store.clusters import SqlClusters, SqlStacks
-from lamina.adapters.store.contents import SqlRenders
+from lamina.adapters.store.contents import ContentMemo, Contents, SqlRenders
 from lamina.adapters.store.jobs import SqlJobs
 from lamina.adapters.store.registries import SqlRegistries, text_search
 from lamina.adapters.store.rows import aware
@@ -71,6 +71,23 @@ profile_of = _profile
 """A profile from a row holding the `profiles` columns (joins of other repositories)."""
 
 
+# The statements run for every cluster of a rollout, built once: a statement built anew each
+# time costs more than its execution on an indexed key, and a built one keeps its cache key.
+_P = t.profiles.c
+_PROFILE_OWN = sa.select(t.profiles).where(
+    _P.id == sa.bindparam("id"), _P.org_id == sa.bindparam("org")
+)
+_PROFILE_VISIBLE = sa.select(t.profiles).where(
+    _P.id == sa.bindparam("id"),
+    sa.or_(_P.org_id == sa.bindparam("org"), _P.visibility == Visibility.PUBLIC.value),
+)
+_PROFILE_EXISTS = sa.select(_P.id).where(_P.id == sa.bindparam("id"))
+_VERSION = sa.select(t.profile_versions).where(
+    t.profile_versions.c.profile_id == sa.bindparam("profile"),
+    t.profile_versions.c.version == sa.bindparam("version"),
+)
+
+
 class SqlProfiles:
     def __init__(self, conn: Connection, found: set[int] | None = None) -> None:
         self._conn = conn
@@ -118,15 +135,8 @@ class SqlProfiles:
         return Page(items=items, total_count=total, page=query.page, page_size=query.page_size)
 
     def get(self, org_id: int, profile_id: int, *, include_public: bool = False) -> Profile | None:
-        row = (
-            self._conn.execute(
-                sa.select(t.profiles).where(
-                    t.profiles.c.id == profile_id, self._visible(org_id, include_public)
-                )
-            )
-            .mappings()
-            .first()
-        )
+        query = _PROFILE_VISIBLE if include_public else _PROFILE_OWN
+        row = self._conn.execute(query, {"id": profile_id, "org": org_id}).mappings().first()
         if row is None:
             return None
         self._found.add(profile_id)
@@ -253,26 +263,28 @@ class SqlVersions:
     def get(self, profile_id: int, version: int) -> ProfileVersion | None:
         # From memory only once this unit of work found the profile: a deleted profile's
         # versions are gone from the database, and must not live on in the cache.
-        if self._cache is not None and profile_id in self._profiles_found:
+        if self._cache is not None:
             held = self._cache.get((profile_id, version))
-            if held is not None:
+            if held is not None and self._profile_exists(profile_id):
                 return held
         found = self._read(profile_id, version)
         if found is not None and self._cache is not None:
             self._cache.put((profile_id, version), found)
         return found
 
+    def _profile_exists(self, profile_id: int) -> bool:
+        """Whether the profile is there in this unit of work: found by it, or asked now (a
+        key lookup, cheaper than reading the version's document again)."""
+        if profile_id in self._profiles_found:
+            return True
+        if self._conn.execute(_PROFILE_EXISTS, {"id": profile_id}).first() is None:
+            return False
+        self._profiles_found.add(profile_id)
+        return True
+
     def _read(self, profile_id: int, version: int) -> ProfileVersion | None:
-        v = t.profile_versions.c
-        row = (
-            self._conn.execute(
-                sa.select(t.profile_versions).where(
-                    v.profile_id == profile_id, v.version == version
-                )
-            )
-            .mappings()
-            .first()
-        )
+        found = self._conn.execute(_VERSION, {"profile": profile_id, "version": version})
+        row = found.mappings().first()
         return _version(row) if row else None
 
     def find(self, org_id: int, name: str, version: int) -> ProfileVersion | None:
@@ -453,7 +465,12 @@ class SqlDrafts:
 
 
 class SqlUnitOfWork:
-    def __init__(self, conn: Connection, versions: VersionCache | None = None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        versions: VersionCache | None = None,
+        contents: ContentMemo | None = None,
+    ) -> None:
         self.orgs = SqlOrgs(conn)
         self.tokens = SqlTokens(conn)
         self.audit = SqlAudit(conn)
@@ -463,7 +480,15 @@ class SqlUnitOfWork:
         self.drafts = SqlDrafts(conn)
         self.registries = SqlRegistries(conn)
         self.clusters = SqlClusters(conn)
-        self.stacks = SqlStacks(conn)
-        self.renders = SqlRenders(conn)
+        self._memo = contents
+        self._learnt: set[str] = set()
+        shared = Contents(conn, contents, self._learnt)
+        self.stacks = SqlStacks(conn, shared)
+        self.renders = SqlRenders(conn, shared)
         self.jobs = SqlJobs(conn)
         self.catalog = SqlCatalog(conn)
+
+    def committed(self) -> None:
+        """Told by the store once this unit's transaction has committed."""
+        if self._memo is not None and self._learnt:
+            self._memo.committed(self._learnt)

@@ -84,7 +84,7 @@ class Composer:
             stack += [(addon.profile.name, output) for output in rendered]
         namespaced = self._namespaced(cluster, [output for _, output in stack])
         for profile, output in stack:
-            issues += _claim(output, profile, owners, objects, self._texts.dump, namespaced)
+            issues += _claim(output, profile, owners, objects, self._texts, namespaced)
             warnings += _hooks_left_out(output)
             outputs.append(output)
         if issues:
@@ -98,6 +98,7 @@ class Composer:
                 dump=self._texts.dump,
                 namespaced=namespaced,
                 root=_directory(cluster),
+                committed=self._texts.committed,
             )
         else:
             # Objects placed once (the same placed object for the same rendered one), so
@@ -120,6 +121,7 @@ class Composer:
                 layers=placed,
                 dump=self._texts.dump,
                 namespaced=namespaced,
+                committed=self._texts.committed,
             )
         return files, objects
 
@@ -285,6 +287,9 @@ class ObjectTexts:
         self._placed: ByteLru[tuple[int, str, bool], tuple[Any, dict[str, Any]]] = ByteLru(
             max_bytes // 4, lambda _: 400
         )
+        self._committed: ByteLru[tuple[int, ...], tuple[tuple[Any, ...], list[Any]]] = ByteLru(
+            max_bytes // 8, lambda held: 150 * len(held[0]) + 200
+        )
 
     def dump(self, value: Any) -> str:
         key = id(value)
@@ -299,6 +304,17 @@ class ObjectTexts:
                 self._by_content.put(digest, text)
         self._texts.put(key, (value, text))
         return text
+
+    def committed(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`hooks.committed`, the same committed objects (hooks marked for replacement
+        included) for the same objects, so their text is found by identity."""
+        key = tuple(map(id, objects))
+        held = self._committed.get(key)
+        if held is not None and all(a is b for a, b in zip(held[0], objects, strict=True)):
+            return list(held[1])
+        made = hooks.committed(objects)
+        self._committed.put(key, (tuple(objects), made))
+        return list(made)
 
     def place(self, obj: dict[str, Any], namespace: str, namespaced: Namespaced) -> dict[str, Any]:
         """`gitops.with_namespace`, the same placed object for the same object."""
@@ -326,13 +342,14 @@ def _claim(
     profile: str,
     owners: dict[tuple[str, str, str], str],
     objects: dict[str, list[str]],
-    dump: Callable[[Any], str],
+    texts: ObjectTexts,
     namespaced: Namespaced,
 ) -> list[Issue]:
     """Record each object the layer commits (`hooks.committed`) as the layer's, or an issue
     when another layer already renders it."""
     issues = []
-    for body in hooks.committed(output.objects):
+    dump = texts.dump
+    for body in texts.committed(output.objects):
         key = identity(body, output.namespace, namespaced)
         if key in owners:
             issues.append(
