@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lamina.adapters import yamlio
 from lamina.domain.errors import InvalidInput, PayloadTooLarge
@@ -67,3 +70,97 @@ def test_dump_keeps_order_and_never_writes_aliases() -> None:
     assert "&" not in text and "*" not in text
     assert text.index("b:") < text.index("a:")
     assert yamlio.load(text) == {"b": shared, "a": shared, "v": "1.0", "when": "2024-01-01"}
+
+
+# Scalars whose YAML form depends on what they look like: words YAML 1.1 reads as booleans
+# or null, numbers in every notation, dates, indicators, blanks, long and multi-line text.
+TRICKY = [
+    "",
+    " ",
+    "~",
+    "null",
+    "Null",
+    "NULL",
+    "true",
+    "True",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "n",
+    "0",
+    "-1",
+    "0x1F",
+    "0o17",
+    "017",
+    "1_000",
+    "1e3",
+    "1.5",
+    ".5",
+    "-.inf",
+    ".NaN",
+    "1:30",
+    "2026-01-01",
+    "2026-01-01T10:00:00Z",
+    "- item",
+    "key: value",
+    "#comment",
+    "&anchor",
+    "*alias",
+    "!tag",
+    "%directive",
+    "@at",
+    "`tick",
+    "'quoted'",
+    '"double"',
+    "a\nb",
+    "a\n",
+    "  leading",
+    "trailing  ",
+    "tab\there",
+    "ünïcødé",
+    "emoji 🙂",
+    "x" * 300,
+    "=",
+    "<<",
+    "[1, 2]",
+    "{a: b}",
+    "|",
+    ">",
+    "?",
+    ":",
+    "-",
+    "---",
+    "...",
+]
+plain_text = st.one_of(st.sampled_from(TRICKY), st.text(max_size=40))
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    plain_text,
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(plain_text, inner, max_size=5)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values)
+def test_dump_writes_what_pyyaml_writes(value: object) -> None:
+    """The dumper's shortcuts change nothing: the text is PyYAML's safe dumper's own."""
+    expected = yaml.dump(
+        value,
+        Dumper=yamlio._ReferenceDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+    )
+    assert yamlio.dump(value) == expected
+    assert yamlio.dump(value) == expected  # again, with every scalar's tag remembered

@@ -49,6 +49,53 @@ _Loader.add_constructor(_TIMESTAMP, _timestamp_as_text)
 
 
 class _Dumper(yaml.CSafeDumper):
+    """PyYAML's safe dumper (C emitter), never writing aliases, with two shortcuts that give
+    the same text: plain values skip the representer's lookup by type, and a scalar's
+    implicit tag is remembered by its text (the resolver is a pure function of it; this
+    dumper has no path resolvers). `tests/adapters/test_yamlio.py` compares both ways."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+    def represent_data(self, data: Any) -> yaml.Node:
+        kind = type(data)
+        if kind is str:
+            return yaml.ScalarNode(_STR, data, style=self.default_style)
+        if kind is dict:
+            return self.represent_mapping(_MAP, data)
+        if kind is list:
+            return self.represent_sequence(_SEQ, data)
+        if kind is bool:
+            return yaml.ScalarNode(_BOOL, "true" if data else "false", style=self.default_style)
+        if kind is int:
+            return yaml.ScalarNode(_INT, str(data), style=self.default_style)
+        if data is None:
+            return yaml.ScalarNode(_NULL, "null", style=self.default_style)
+        return super().represent_data(data)
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode or len(value) > _RESOLVED_LENGTH:
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        key = (value, implicit[0], implicit[1])
+        found = _RESOLVED.get(key)
+        if found is None:
+            found = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            if len(_RESOLVED) >= _RESOLVED_KEPT:
+                _RESOLVED.clear()
+            _RESOLVED[key] = found
+        return found
+
+
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_BOOL, _INT, _NULL = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:null"
+_RESOLVED: dict[tuple[str, bool, bool], str] = {}
+_RESOLVED_KEPT = 50_000  # scalars; forgotten all at once past this
+_RESOLVED_LENGTH = 256  # longer scalars are resolved each time
+
+
+class _ReferenceDumper(yaml.CSafeDumper):
+    """The same dumper without the shortcuts, for the tests."""
+
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
