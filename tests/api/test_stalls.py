@@ -25,13 +25,36 @@ HEALTH = "/api/v1/health"
 # the heavy request's own time, staying well under what a blocked loop would take.
 HEALTH_BOUND = 0.5
 STALL_SHARE = 0.6
+# The whole test process can pause too (the suite's server runs in it, beside other
+# tests' heaps): then health and a short heavy request wait alike (0.62 s of 0.65 s, for a
+# request that takes 0.03 s alone). A blocked loop stalls on every try, a pause on one: a
+# stall counts when it shows on each of these tries.
+TRIES = 2
 YAML = {"Content-Type": "application/yaml"}
 
 
 def while_healthy(
     server_url: str, heavy: Callable[[], httpx.Response], bound: float = HEALTH_BOUND
 ) -> httpx.Response:
-    """Run `heavy` in a thread while polling health; assert every health answer was prompt."""
+    """Run `heavy` in a thread while polling health; assert every health answer was prompt
+    (on one of TRIES tries: `heavy` must give the same answer again). The answer of the
+    last try."""
+    stalls = []
+    for _ in range(TRIES):
+        response, latencies, elapsed = _probed(server_url, heavy)
+        assert latencies, "the heavy request finished before health was asked once"
+        allowed = max(bound, elapsed * STALL_SHARE)
+        if max(latencies) < allowed:
+            return response
+        stalls.append(
+            f"health took {max(latencies):.2f}s while the heavy request took {elapsed:.2f}s"
+        )
+    raise AssertionError("; ".join(stalls))
+
+
+def _probed(
+    server_url: str, heavy: Callable[[], httpx.Response]
+) -> tuple[httpx.Response, list[float], float]:
     outcome: dict[str, Any] = {}
 
     def run() -> None:
@@ -50,13 +73,7 @@ def while_healthy(
             latencies.append(time.monotonic() - started)
             time.sleep(0.02)
     worker.join()
-    assert latencies, "the heavy request finished before health was asked once"
-    allowed = max(bound, outcome["elapsed"] * STALL_SHARE)
-    assert max(latencies) < allowed, (
-        f"health took {max(latencies):.2f}s while the heavy request took {outcome['elapsed']:.2f}s"
-    )
-    response: httpx.Response = outcome["response"]
-    return response
+    return outcome["response"], latencies, float(outcome["elapsed"])
 
 
 def post_import(client: httpx.Client, text: str) -> Callable[[], httpx.Response]:
@@ -91,8 +108,15 @@ def test_a_three_thousand_layer_document(client: httpx.Client, server_url: str) 
 def test_a_large_valid_import_runs_off_the_event_loop(
     client: httpx.Client, server_url: str
 ) -> None:
-    doc = numbered("large", layers=document.MAX_LAYERS)
-    answer = while_healthy(server_url, post_import(client, yamlio.dump(doc)))
+    made = iter(range(TRIES))
+
+    def import_anew() -> httpx.Response:  # a new name on each try: each import is made
+        doc = numbered(f"large-{next(made)}", layers=document.MAX_LAYERS)
+        return client.post(
+            f"{PROFILES}/import", content=yamlio.dump(doc), headers=YAML, timeout=120
+        )
+
+    answer = while_healthy(server_url, import_anew)
     assert answer.status_code == 201, answer.text
 
 
@@ -144,11 +168,15 @@ def test_a_multi_megabyte_json_draft_is_decoded_off_the_event_loop(
     }
     assert len(json.dumps(body)) > 2_500_000
     url = f"{PROFILES}/drafts/{draft['id']}"
+
     # The JSON decoder and the validator hold the GIL while they run, whatever thread they
     # run in, so this bound is loose; tests/api/test_offloop.py shows where the work runs.
-    post = lambda: client.post(url, json=body, timeout=120)  # noqa: E731
+    def post() -> httpx.Response:  # at the draft's current edit, so that a second try saves
+        current = client.get(url).json()["version"]
+        return client.post(url, json={**body, "version": current}, timeout=120)
+
     answer = while_healthy(server_url, post, bound=2.0)
     assert answer.status_code == 200, answer.text
-    assert answer.json()["version"] == draft["version"] + 1
+    assert answer.json()["version"] > draft["version"]
     small = client.post(f"{PROFILES}/drafts", json={"name": "small"})
     assert small.status_code == 201, small.text
