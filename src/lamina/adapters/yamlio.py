@@ -93,13 +93,6 @@ _RESOLVED_KEPT = 50_000  # scalars; forgotten all at once past this
 _RESOLVED_LENGTH = 256  # longer scalars are resolved each time
 
 
-class _ReferenceDumper(yaml.CSafeDumper):
-    """The same dumper without the shortcuts, for the tests."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
 def load(text: str | bytes, *, max_bytes: int = MAX_BYTES) -> Any:
     """Parse one YAML (or JSON) document into plain values, or InvalidInput saying where."""
     if len(text) > max_bytes:

@@ -65,14 +65,17 @@ class ContentMemo:
 class Contents:
     """The content blobs one unit of work sees. With a memo, texts and stored references
     already known are not asked of the database again; the references this unit learns are
-    stored are added to `learnt`, for the memo once the unit commits."""
+    stored go to the memo when the unit commits (`committed`)."""
 
-    def __init__(
-        self, conn: Connection, memo: ContentMemo | None = None, learnt: set[str] | None = None
-    ) -> None:
+    def __init__(self, conn: Connection, memo: ContentMemo | None = None) -> None:
         self._conn = conn
         self._memo = memo
-        self._learnt = learnt if learnt is not None else set()
+        self._learnt: set[str] = set()
+
+    def committed(self) -> None:
+        """Told once the unit's transaction has committed: what it learnt is true now."""
+        if self._memo is not None:
+            self._memo.committed(self._learnt)
 
     def put(self, texts: Iterable[str]) -> dict[str, str]:
         """{text: reference}, storing the texts not stored yet."""

@@ -73,13 +73,20 @@ profile_of = _profile
 
 # The statements run for every cluster of a rollout, built once: a statement built anew each
 # time costs more than its execution on an indexed key, and a built one keeps its cache key.
+def _visible(org_id: int | sa.BindParameter[Any], include_public: bool) -> sa.ColumnElement[bool]:
+    """Profiles of the org (`org_id` a value or a bind parameter), and public ones too."""
+    own: sa.ColumnElement[bool] = t.profiles.c.org_id == org_id
+    if include_public:
+        return sa.or_(own, t.profiles.c.visibility == Visibility.PUBLIC.value)
+    return own
+
+
 _P = t.profiles.c
 _PROFILE_OWN = sa.select(t.profiles).where(
-    _P.id == sa.bindparam("id"), _P.org_id == sa.bindparam("org")
+    _P.id == sa.bindparam("id"), _visible(sa.bindparam("org"), False)
 )
 _PROFILE_VISIBLE = sa.select(t.profiles).where(
-    _P.id == sa.bindparam("id"),
-    sa.or_(_P.org_id == sa.bindparam("org"), _P.visibility == Visibility.PUBLIC.value),
+    _P.id == sa.bindparam("id"), _visible(sa.bindparam("org"), True)
 )
 _PROFILE_EXISTS = sa.select(_P.id).where(_P.id == sa.bindparam("id"))
 _VERSION = sa.select(t.profile_versions).where(
@@ -93,14 +100,8 @@ class SqlProfiles:
         self._conn = conn
         self._found = found if found is not None else set()  # ids `get` found here
 
-    def _visible(self, org_id: int, include_public: bool) -> sa.ColumnElement[bool]:
-        own = t.profiles.c.org_id == org_id
-        if include_public:
-            return sa.or_(own, t.profiles.c.visibility == Visibility.PUBLIC.value)
-        return own
-
     def page(self, org_id: int, query: ProfileQuery) -> Page[Profile]:
-        where = [self._visible(org_id, query.include_public), t.profiles.c.archived_at.is_(None)]
+        where = [_visible(org_id, query.include_public), t.profiles.c.archived_at.is_(None)]
         source: sa.FromClause = t.profiles
         if query.search:
             source, matches = text_search(self._conn, t.profiles, "profiles_fts", query.search)
@@ -261,8 +262,8 @@ class SqlVersions:
         ]
 
     def get(self, profile_id: int, version: int) -> ProfileVersion | None:
-        # From memory only once this unit of work found the profile: a deleted profile's
-        # versions are gone from the database, and must not live on in the cache.
+        # From memory only while the profile is there for this unit of work: a deleted
+        # profile's versions are gone from the database, and must not live on in the cache.
         if self._cache is not None:
             held = self._cache.get((profile_id, version))
             if held is not None and self._profile_exists(profile_id):
@@ -480,15 +481,12 @@ class SqlUnitOfWork:
         self.drafts = SqlDrafts(conn)
         self.registries = SqlRegistries(conn)
         self.clusters = SqlClusters(conn)
-        self._memo = contents
-        self._learnt: set[str] = set()
-        shared = Contents(conn, contents, self._learnt)
-        self.stacks = SqlStacks(conn, shared)
-        self.renders = SqlRenders(conn, shared)
+        self._contents = Contents(conn, contents)
+        self.stacks = SqlStacks(conn, self._contents)
+        self.renders = SqlRenders(conn, self._contents)
         self.jobs = SqlJobs(conn)
         self.catalog = SqlCatalog(conn)
 
     def committed(self) -> None:
         """Told by the store once this unit's transaction has committed."""
-        if self._memo is not None and self._learnt:
-            self._memo.committed(self._learnt)
+        self._contents.committed()
