@@ -113,6 +113,15 @@ def _next_version(wired: Services, who: Principal, replicas: int) -> None:
     wired.profiles.import_document(who, doc)
 
 
+def run_here(wired: Services, job_id: int) -> None:
+    """Run a job in this process, as one worker: its parts one after another (a dry run over
+    both repositories is split in two), or the job itself."""
+    with wired.store.unit_of_work() as uow:
+        parts = [part.id for part in uow.jobs.parts(job_id)]
+    for one in parts or [job_id]:
+        wired.jobs.run(one)
+
+
 def _by_worker_processes(
     wired: Services, who: Principal, profile_id: int, version: int, workdir: Path, count: int
 ) -> float:
@@ -291,7 +300,7 @@ def main() -> None:
             started = time.perf_counter()
             if dry_profiler is not None:
                 dry_profiler.enable()
-            wired.jobs.run(dry.id)
+            run_here(wired, dry.id)
             if dry_profiler is not None:
                 dry_profiler.disable()
                 pstats.Stats(dry_profiler).sort_stats("cumulative").print_stats(60)
@@ -311,7 +320,7 @@ def main() -> None:
             begun_at = time.time()
             if profiler is not None:
                 profiler.enable()
-            wired.jobs.run(job.id)
+            run_here(wired, job.id)
             if profiler is not None:
                 profiler.disable()
             took = time.perf_counter() - started

@@ -82,6 +82,8 @@ class Settings:
     job_lease_seconds: float = field(
         default_factory=lambda: float(setting("LAMINA_JOB_LEASE_SECONDS"))
     )
+    job_parts: int = field(default_factory=lambda: int(setting("LAMINA_JOB_PARTS")))
+    """Parts a rollout that never stops early is split into, by Git target."""
     render_cache_mb: int = field(default_factory=lambda: int(setting("LAMINA_RENDER_CACHE_MB")))
     chart_cache_mb: int = field(default_factory=lambda: int(setting("LAMINA_CHART_CACHE_MB")))
     schema: str | None = field(default_factory=lambda: setting("LAMINA_DATABASE_SCHEMA") or None)
@@ -197,6 +199,7 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         fleet=fleet,
         queue=queue,
         lease_seconds=settings.job_lease_seconds,
+        parts=settings.job_parts,
     )
     return Services(
         settings=settings,

@@ -142,13 +142,22 @@ class DraftRepository(Protocol):
 class JobRepository(Protocol):
     def create(self, job: Job, *, secrets_sealed: str | None) -> Job: ...
     def get(self, org_id: int | None, job_id: int) -> Job | None:
-        """The org's job (any org's with None: for the worker that runs it)."""
+        """The org's job, never a part of one (any org's job or part with None: for the
+        worker that runs it)."""
+        ...
+
+    def parts(self, job_id: int) -> list[Job]:
+        """The parts of a job split into parts, in order (none for any other job)."""
         ...
 
     def secrets(self, job_id: int) -> str | None: ...
-    def page(self, org_id: int, *, page: int, page_size: int) -> Page[Job]: ...
+    def page(self, org_id: int, *, page: int, page_size: int) -> Page[Job]:
+        """The org's jobs, newest first, without their parts."""
+        ...
+
     def claim(self, job_id: int, *, worker: str, now: datetime, until: datetime) -> Job | None:
-        """Take a queued job, or a running one whose lease ran out; None when not free."""
+        """Take a queued job (or part), or a running one whose lease ran out; None when not
+        free, and always for a job split into parts. Claiming a part starts its job."""
         ...
 
     def renew(self, job_id: int, *, worker: str, until: datetime) -> bool:
@@ -157,14 +166,20 @@ class JobRepository(Protocol):
 
     def finish(
         self, job_id: int, *, worker: str, state: JobState, error: str | None, now: datetime
-    ) -> bool: ...
-    def cancel(self, org_id: int, job_id: int, *, now: datetime) -> Job | None:
-        """Ask a job to stop after its current batch (a queued one stops at once)."""
+    ) -> bool:
+        """End the job `worker` holds; ending a job's last unfinished part ends the job:
+        failed if a part failed, else cancelled if one was, else succeeded."""
         ...
 
-    def add_results(self, results: list[JobResult], *, worker: str) -> bool:
-        """Record clusters' results of one job while `worker` still holds the running job;
-        False, recording nothing, when it does not."""
+    def cancel(self, org_id: int, job_id: int, *, now: datetime) -> Job | None:
+        """Ask a job and its parts to stop after their current batch (queued ones stop at
+        once)."""
+        ...
+
+    def add_results(self, job_id: int, results: list[JobResult], *, worker: str) -> bool:
+        """Record clusters' results of job (or part) `job_id` while `worker` still holds it,
+        under the job they belong to (`JobResult.job_id`); False, recording nothing, when
+        it does not. Results of one job get increasing ids in the order they commit."""
         ...
 
     def results(self, job_id: int, *, after: int = 0, limit: int = 1000) -> list[JobResult]: ...
@@ -173,7 +188,8 @@ class JobRepository(Protocol):
         ...
 
     def unfinished(self, now: datetime) -> list[Job]:
-        """Queued jobs, and running ones whose lease ran out: what recovery enqueues again."""
+        """Queued jobs and parts, and running ones whose lease ran out: what recovery
+        enqueues again (never a job split into parts: its parts are)."""
         ...
 
 

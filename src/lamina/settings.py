@@ -67,6 +67,12 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "How long a worker's claim on a job lasts without renewal (renewed every third of "
         "it); a job whose worker died is resumed by another after this",
     ),
+    "LAMINA_JOB_PARTS": (
+        "4",
+        "Parts a rollout over several Git targets that never stops early (a dry run, or "
+        "continue_on_error) is split into, whole Git targets each, so that several workers "
+        "share it (1: never split)",
+    ),
     "LAMINA_RENDER_CACHE_MB": (
         "256",
         "Memory for rendered layers kept for reuse, per process (estimated at ten times "

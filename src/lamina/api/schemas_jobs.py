@@ -44,6 +44,10 @@ class JobOut(BaseModel):
     counts: dict[str, int] = Field(description="Results per status")
     cancel_requested: bool
     attempts: int = Field(description="Workers that claimed it (more than 1 after a resume)")
+    parts: int = Field(
+        description="Parts it runs as, whole Git targets each, shared by the workers (0: one "
+        "job); only a rollout that never stops early over several Git targets is split"
+    )
     error: str | None
     created_by: str
     created_at: datetime
@@ -66,6 +70,7 @@ class JobOut(BaseModel):
             counts=counted,
             cancel_requested=job.cancel_requested,
             attempts=job.attempts,
+            parts=job.parts,
             error=job.error,
             created_by=job.created_by,
             created_at=job.created_at,

@@ -92,7 +92,9 @@ class Job:
     """Long work over many clusters (a rollout), run by a worker that holds its lease.
 
     `request` is what was asked, with parameter values sealed apart; `total` the number of
-    clusters it covers; its results are rows of their own (JobResult)."""
+    clusters it covers; its results are rows of their own (JobResult). A job split into
+    `parts` is run by its parts (each with `parent_id` set), which record their results
+    under it; it ends when the last of them ends."""
 
     id: int
     org_id: int
@@ -111,6 +113,13 @@ class Job:
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    parent_id: int | None = None
+    parts: int = 0
+
+    @property
+    def results_of(self) -> int:
+        """The job whose results this one records: its own, or its parent's for a part."""
+        return self.parent_id or self.id
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ class FleetService:
             counts.setdefault(profile_id, []).append(VersionCount(version, clusters, outdated))
         return counts
 
-    def plan(
+    def plan_by_target(
         self,
         principal: Principal,
         profile_id: int,
@@ -120,12 +120,16 @@ class FleetService:
         clusters: list[str] | None = None,
         selector: str = "",
         parameters: dict[str, Any] | None = None,
-    ) -> list[InstantiationRow]:
-        """The instantiations a rollout of `version` covers, after checking the request:
-        the version exists and is not deprecated, `parameters` are of the types it
-        declares (InvalidInput, NotFound or Conflict before any cluster is touched)."""
+    ) -> dict[str, list[InstantiationRow]]:
+        """The instantiations a rollout of `version` covers, grouped by Git target
+        (repository and branch), each in plan order, after checking the request: the
+        version exists and is not deprecated, `parameters` are of the types it declares
+        (InvalidInput, NotFound or Conflict before any cluster is touched)."""
         planned = self._plan(principal, profile_id, version, clusters, selector, parameters)
-        return [row for row, _ in planned]
+        groups: dict[str, list[InstantiationRow]] = {}
+        for row, cluster in planned:
+            groups.setdefault(_target(cluster), []).append(row)
+        return groups
 
     def _plan(
         self,
@@ -136,18 +140,19 @@ class FleetService:
         selector: str,
         parameters: dict[str, Any] | None,
     ) -> list[tuple[InstantiationRow, Cluster]]:
-        """`plan`, each instantiation with its cluster."""
+        """The instantiations a rollout covers, each with its cluster."""
         require(principal, Role.EDITOR)
         chosen = selectors.parse_selector(selector)
         self._check_version(principal, profile_id, version, dict(parameters or {}))
         rows = self.instantiations(principal, profile_id)
         with self._store.unit_of_work() as uow:
             known = {c.id: c for c in uow.clusters.all(principal.org_id)}
+        named = set(clusters) if clusters is not None else None
         return [
             (row, known[row.cluster_id])
             for row in rows
             if row.cluster_id in known
-            and (clusters is None or row.cluster in clusters)
+            and (named is None or row.cluster in named)
             and chosen.matches(known[row.cluster_id].labels)
         ]
 
@@ -187,7 +192,7 @@ class FleetService:
         supplied = dict(parameters or {})
         planned = self._plan(principal, profile_id, version, clusters, selector, supplied)
         targets = [row for row, _ in planned]
-        where = {c.id: f"{c.gitops.url}#{c.gitops.branch}" for _, c in planned}
+        where = {c.id: _target(c) for _, c in planned}
         recorded = dict(done or {})
         run = _Run(
             principal=principal,
@@ -385,6 +390,11 @@ class _Run:
     def note(self, step: RolloutStep | None) -> None:
         if step is not None and step.status == "failed" and not self.keep_going:
             self.stopped = True
+
+
+def _target(cluster: Cluster) -> str:
+    """The Git target a cluster is delivered to: one delivery lock, one batch commit."""
+    return f"{cluster.gitops.url}#{cluster.gitops.branch}"
 
 
 def _skipped(row: InstantiationRow, reason: str) -> RolloutStep:

@@ -16,7 +16,7 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +24,7 @@ from lamina.domain.errors import Conflict, LaminaError, NotFound
 from lamina.domain.models import Job, JobResult, JobState, Page, Principal, Role
 from lamina.ports import Cipher, Clock, JobQueue, Store
 from lamina.services.access import require
-from lamina.services.fleet import FleetService, RolloutStep, as_dict
+from lamina.services.fleet import FleetService, InstantiationRow, RolloutStep, as_dict
 
 log = logging.getLogger("lamina.jobs")
 
@@ -68,6 +68,7 @@ class JobService:
         fleet: FleetService,
         queue: JobQueue,
         lease_seconds: float = 30.0,
+        parts: int = 4,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -75,6 +76,7 @@ class JobService:
         self._fleet = fleet
         self._queue = queue
         self._lease = timedelta(seconds=lease_seconds)
+        self._parts = parts
         self._enqueued: dict[int, float] = {}
 
     # --- the API side -------------------------------------------------------------------
@@ -82,8 +84,12 @@ class JobService:
     def start_rollout(self, principal: Principal, request: RolloutRequest) -> Job:
         """Check the rollout and queue it as a job; nothing is touched until a worker runs
         it. Errors in the request (unknown or deprecated version, parameters of the wrong
-        type, a bad selector) answer here, before a job exists."""
-        targets = self._fleet.plan(
+        type, a bad selector) answer here, before a job exists.
+
+        A rollout that never stops early (a dry run, or `continue_on_error`) over several
+        Git targets is split into parts, whole Git targets each, that workers run at once;
+        one that stops at the first failure runs as one job, in order."""
+        groups = self._fleet.plan_by_target(
             principal,
             request.profile_id,
             version=request.version,
@@ -106,6 +112,11 @@ class JobService:
             "org_slug": principal.org_slug,
         }
         sealed = self._cipher.seal(json.dumps(supplied)) if supplied else None
+        shares = (
+            _shares(list(groups.values()), self._parts)
+            if request.dry_run or request.continue_on_error
+            else []
+        )
         draft = Job(
             id=0,
             org_id=principal.org_id,
@@ -115,14 +126,29 @@ class JobService:
             role=principal.role,
             token_id=principal.token_id,
             created_by=principal.token_label,
-            total=len(targets),
+            total=sum(map(len, groups.values())),
             cancel_requested=False,
             attempts=0,
             created_at=self._clock.now(),
+            parts=len(shares),
         )
         with self._store.unit_of_work(write=True) as uow:
-            job = uow.jobs.create(draft, secrets_sealed=sealed)
-        self._ring(job.id)
+            job = uow.jobs.create(draft, secrets_sealed=None if shares else sealed)
+            parts = [
+                uow.jobs.create(
+                    replace(
+                        draft,
+                        request={**recorded, "clusters": names, "part": number},
+                        total=len(names),
+                        parent_id=job.id,
+                        parts=0,
+                    ),
+                    secrets_sealed=sealed,
+                )
+                for number, names in enumerate(shares, start=1)
+            ]
+        for ringing in parts or [job]:
+            self._ring(ringing.id)
         return job
 
     def list_jobs(self, principal: Principal, *, page: int, page_size: int) -> Page[Job]:
@@ -162,10 +188,10 @@ class JobService:
         now = self._clock.now()
         with self._store.unit_of_work(write=True) as uow:
             job = uow.jobs.claim(job_id, worker=worker, now=now, until=now + self._lease)
-            secrets = uow.jobs.secrets(job_id) if job else None
-            done = {r.cluster_id: r.status for r in uow.jobs.results(job_id, limit=10**9)}
-        if job is None:
-            return
+            if job is None:
+                return
+            secrets = uow.jobs.secrets(job_id)
+            done = {r.cluster_id: r.status for r in uow.jobs.results(job.results_of, limit=10**9)}
         lost = threading.Event()
         beat = threading.Thread(
             target=self._heartbeat, args=(job.id, worker, lost), daemon=True, name="lease"
@@ -206,11 +232,11 @@ class JobService:
         def record(steps: list[RolloutStep]) -> None:
             now = self._clock.now()
             results = [
-                JobResult(0, job.id, s.cluster_id, s.cluster, s.status, as_dict(s), now)
+                JobResult(0, job.results_of, s.cluster_id, s.cluster, s.status, as_dict(s), now)
                 for s in steps
             ]
             with self._store.unit_of_work(write=True) as uow:
-                kept = uow.jobs.add_results(results, worker=worker)
+                kept = uow.jobs.add_results(job.id, results, worker=worker)
             if not kept:  # another worker holds the job now: this one stops
                 lost.set()
 
@@ -241,7 +267,7 @@ class JobService:
         if stop_asked:
             return JobState.CANCELLED, None
         with self._store.unit_of_work() as uow:
-            failed = uow.jobs.counts(job.id).get("failed", 0)
+            failed = uow.jobs.counts(job.results_of).get("failed", 0)
         if failed and not (request.get("continue_on_error") or request.get("dry_run")):
             return JobState.FAILED, "Stopped at the first failing cluster"
         return JobState.SUCCEEDED, None
@@ -296,3 +322,21 @@ class JobService:
             return False
         self._enqueued[job_id] = time.monotonic()
         return True
+
+
+def _shares(groups: list[list[InstantiationRow]], parts: int) -> list[list[str]]:
+    """The cluster names of each part: whole Git targets (`groups`) spread over at most
+    `parts` parts, largest first onto the part with the fewest clusters, each part in plan
+    order; none (no split) for fewer than two targets or parts."""
+    count = min(parts, len(groups))
+    if count < 2:
+        return []
+    order = {row.cluster_id: index for index, row in enumerate(r for g in groups for r in g)}
+    bins: list[list[InstantiationRow]] = [[] for _ in range(count)]
+    for group in sorted(groups, key=len, reverse=True):
+        min(bins, key=len).extend(group)
+    return [
+        [row.cluster for row in sorted(share, key=lambda r: order[r.cluster_id])]
+        for share in bins
+        if share
+    ]

@@ -1,5 +1,11 @@
 """SQL repository of jobs: the request, the lease of the worker running it, and the
-per-cluster results in the order they were recorded."""
+per-cluster results in the order they were recorded.
+
+A job split into parts is never claimed itself; its parts are, each like a job. Every
+statement that touches a part and its job locks the job's row first (then the part's), so
+two transactions never wait on each other in opposite orders on PostgreSQL; recording a
+result holds the job's row until it commits, so one job's results commit in id order and
+an `after=id` cursor never skips one."""
 
 from __future__ import annotations
 
@@ -37,6 +43,8 @@ def _job(row: RowMapping) -> Job:
         error=row["error"],
         started_at=_maybe(row["started_at"]),
         finished_at=_maybe(row["finished_at"]),
+        parent_id=row["parent_id"],
+        parts=row["parts"],
     )
 
 
@@ -73,6 +81,8 @@ class SqlJobs:
                     cancel_requested=False,
                     attempts=0,
                     created_at=job.created_at,
+                    parent_id=job.parent_id,
+                    parts=job.parts,
                 )
                 .returning(t.jobs)
             )
@@ -85,9 +95,16 @@ class SqlJobs:
         j = t.jobs.c
         query = sa.select(t.jobs).where(j.id == job_id)
         if org_id is not None:
-            query = query.where(j.org_id == org_id)
+            query = query.where(j.org_id == org_id, j.parent_id.is_(None))
         row = self._conn.execute(query).mappings().first()
         return _job(row) if row else None
+
+    def parts(self, job_id: int) -> list[Job]:
+        j = t.jobs.c
+        rows = self._conn.execute(
+            sa.select(t.jobs).where(j.parent_id == job_id).order_by(j.id)
+        ).mappings()
+        return [_job(row) for row in rows]
 
     def secrets(self, job_id: int) -> str | None:
         found: str | None = self._conn.execute(
@@ -97,12 +114,13 @@ class SqlJobs:
 
     def page(self, org_id: int, *, page: int, page_size: int) -> Page[Job]:
         j = t.jobs.c
+        mine = (j.org_id == org_id, j.parent_id.is_(None))
         total = self._conn.execute(
-            sa.select(sa.func.count()).select_from(t.jobs).where(j.org_id == org_id)
+            sa.select(sa.func.count()).select_from(t.jobs).where(*mine)
         ).scalar_one()
         rows = self._conn.execute(
             sa.select(t.jobs)
-            .where(j.org_id == org_id)
+            .where(*mine)
             .order_by(j.id.desc())
             .limit(page_size)
             .offset((page - 1) * page_size)
@@ -111,13 +129,14 @@ class SqlJobs:
 
     def claim(self, job_id: int, *, worker: str, now: datetime, until: datetime) -> Job | None:
         j = t.jobs.c
+        parent = self._lock_parent(job_id)
         free = sa.or_(
             j.state == JobState.QUEUED.value,
             sa.and_(j.state == JobState.RUNNING.value, j.lease_until < now),
         )
         taken = self._conn.execute(
             sa.update(t.jobs)
-            .where(j.id == job_id, free)
+            .where(j.id == job_id, j.parts == 0, free)
             .values(
                 state=JobState.RUNNING.value,
                 worker=worker,
@@ -126,7 +145,33 @@ class SqlJobs:
                 started_at=sa.func.coalesce(j.started_at, now),
             )
         )
-        return self.get(None, job_id) if taken.rowcount == 1 else None
+        if taken.rowcount != 1:
+            return None
+        job = self.get(None, job_id)
+        if job is not None and parent is not None:  # the job runs once a part does
+            self._conn.execute(
+                sa.update(t.jobs)
+                .where(j.id == parent)
+                .values(
+                    state=sa.case(
+                        (j.state == JobState.QUEUED.value, JobState.RUNNING.value),
+                        else_=j.state,
+                    ),
+                    started_at=sa.func.coalesce(j.started_at, now),
+                    attempts=sa.case((j.attempts < job.attempts, job.attempts), else_=j.attempts),
+                )
+            )
+        return job
+
+    def _lock_parent(self, job_id: int) -> int | None:
+        """The job `job_id` is a part of, its row locked (None for a job of its own)."""
+        j = t.jobs.c
+        parent: int | None = self._conn.execute(
+            sa.select(j.parent_id).where(j.id == job_id)
+        ).scalar_one_or_none()
+        if parent is not None:
+            self._conn.execute(sa.select(j.id).where(j.id == parent).with_for_update()).all()
+        return parent
 
     def renew(self, job_id: int, *, worker: str, until: datetime) -> bool:
         j = t.jobs.c
@@ -141,6 +186,7 @@ class SqlJobs:
         self, job_id: int, *, worker: str, state: JobState, error: str | None, now: datetime
     ) -> bool:
         j = t.jobs.c
+        parent = self._lock_parent(job_id)
         done = self._conn.execute(
             sa.update(t.jobs)
             .where(j.id == job_id, j.worker == worker, j.state == JobState.RUNNING.value)
@@ -152,35 +198,72 @@ class SqlJobs:
                 secrets_sealed=None,  # the parameter values are not kept past the job
             )
         )
+        if done.rowcount == 1 and parent is not None:
+            self._close(parent, now)
         return done.rowcount == 1
+
+    def _close(self, parent: int, now: datetime) -> None:
+        """End job `parent` (its row locked by the caller) once none of its parts is
+        unfinished: failed if one failed, else cancelled if one was, else succeeded."""
+        j = t.jobs.c
+        rows = self._conn.execute(
+            sa.select(j.state, j.error).where(j.parent_id == parent).order_by(j.id)
+        ).all()
+        states = [JobState(state) for state, _ in rows]
+        if not rows or not all(state.finished for state in states):
+            return
+        failed = [
+            error
+            for (_, error), state in zip(rows, states, strict=True)
+            if state is JobState.FAILED
+        ]
+        if failed:
+            state, error = JobState.FAILED, failed[0]
+        elif JobState.CANCELLED in states:
+            state, error = JobState.CANCELLED, None
+        else:
+            state, error = JobState.SUCCEEDED, None
+        self._conn.execute(
+            sa.update(t.jobs)
+            .where(j.id == parent, j.state.in_([JobState.QUEUED.value, JobState.RUNNING.value]))
+            .values(state=state.value, error=error, finished_at=now, lease_until=None)
+        )
 
     def cancel(self, org_id: int, job_id: int, *, now: datetime) -> Job | None:
         j = t.jobs.c
-        mine = (j.id == job_id, j.org_id == org_id)
-        self._conn.execute(
-            sa.update(t.jobs)
-            .where(*mine, j.state == JobState.QUEUED.value)
-            .values(
-                state=JobState.CANCELLED.value,
-                cancel_requested=True,
-                finished_at=now,
-                secrets_sealed=None,
+        for mine in (
+            (j.id == job_id, j.org_id == org_id, j.parent_id.is_(None)),
+            (j.parent_id == job_id, j.org_id == org_id),  # the job's row first, then its parts'
+        ):
+            self._conn.execute(
+                sa.update(t.jobs)
+                .where(*mine, j.state == JobState.QUEUED.value)
+                .values(
+                    state=JobState.CANCELLED.value,
+                    cancel_requested=True,
+                    finished_at=now,
+                    secrets_sealed=None,
+                )
             )
-        )
-        self._conn.execute(
-            sa.update(t.jobs)
-            .where(*mine, j.state == JobState.RUNNING.value)
-            .values(cancel_requested=True)
-        )
-        return self.get(org_id, job_id)
+            self._conn.execute(
+                sa.update(t.jobs)
+                .where(*mine, j.state == JobState.RUNNING.value)
+                .values(cancel_requested=True)
+            )
+        job = self.get(org_id, job_id)
+        if job is not None and job.parts:
+            self._close(job.id, now)  # every part may have been queued still
+            job = self.get(org_id, job_id)
+        return job
 
-    def add_results(self, results: list[JobResult], *, worker: str) -> bool:
+    def add_results(self, job_id: int, results: list[JobResult], *, worker: str) -> bool:
         if not results:
             return True
         j = t.jobs.c
+        self._lock_parent(job_id)
         holder = self._conn.execute(
             sa.select(j.worker)
-            .where(j.id == results[0].job_id, j.state == JobState.RUNNING.value)
+            .where(j.id == job_id, j.state == JobState.RUNNING.value)
             .with_for_update()
         ).scalar_one_or_none()
         if holder != worker:
@@ -224,5 +307,7 @@ class SqlJobs:
             j.state == JobState.QUEUED.value,
             sa.and_(j.state == JobState.RUNNING.value, j.lease_until < now),
         )
-        rows = self._conn.execute(sa.select(t.jobs).where(stale).order_by(j.id)).mappings()
+        rows = self._conn.execute(
+            sa.select(t.jobs).where(stale, j.parts == 0).order_by(j.id)
+        ).mappings()
         return [_job(row) for row in rows]

@@ -261,7 +261,9 @@ version_deprecations = sa.Table(
 )
 
 # Long work over many clusters: the request (secret values sealed apart), who asked, the
-# lease of the worker running it, and one result row per cluster done.
+# lease of the worker running it, and one result row per cluster done. A job split into
+# `parts` is never claimed itself: each part (`parent_id` names its job) is claimed,
+# leased and resumed like a job, and records its results under its job.
 jobs = _table(
     "jobs",
     sa.Column("id", sa.Integer, primary_key=True),
@@ -282,8 +284,11 @@ jobs = _table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("started_at", Timestamp, nullable=True),
     sa.Column("finished_at", Timestamp, nullable=True),
+    sa.Column("parent_id", sa.Integer, nullable=True),
+    sa.Column("parts", sa.Integer, nullable=False, server_default="0"),
     sa.Index(None, "org_id", "id"),
     sa.Index(None, "state"),
+    sa.Index(None, "parent_id"),
 )
 
 job_results = _table(
