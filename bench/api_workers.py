@@ -80,6 +80,17 @@ class Server:
         self.log.seek(0)
         raise RuntimeError(f"lamina serve did not start:\n{self.log.read()}")
 
+    def sessions(self) -> int:
+        """Connections opened to the server's database so far (PostgreSQL's statistics,
+        which it updates at most every 500 ms: read after a pause)."""
+        time.sleep(0.6)
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+            found = conn.exec_driver_sql(
+                "SELECT sessions FROM pg_stat_database WHERE datname = %s", (self.database,)
+            ).scalar_one()
+        return int(found)
+
     def close(self) -> None:
         self.process.terminate()
         try:
@@ -217,14 +228,16 @@ def main() -> None:
             ids = _seed(server)
             _load(server, ids)  # warm every process's caches and connections
             cpu = _cpu_seconds(server.process.pid)
+            sessions = server.sessions()
             rates[workers] = _load(server, ids)
             per_request = (_cpu_seconds(server.process.pid) - cpu) / (rates[workers] * SECONDS)
+            opened = server.sessions() - sessions
         finally:
             server.close()
         print(
             f"--workers {workers}: {rates[workers]:7.1f} requests/s (list and detail); the "
             f"API processes used {per_request * 1000:.2f} ms of CPU per request, "
-            f"{per_request * rates[workers]:.2f} cores"
+            f"{per_request * rates[workers]:.2f} cores; {opened} database connections opened"
         )
     ratio = rates[2] / rates[1]
     verdict = "ok" if ratio >= TARGET else "under"

@@ -87,6 +87,10 @@ class Settings:
     render_cache_mb: int = field(default_factory=lambda: int(setting("LAMINA_RENDER_CACHE_MB")))
     chart_cache_mb: int = field(default_factory=lambda: int(setting("LAMINA_CHART_CACHE_MB")))
     schema: str | None = field(default_factory=lambda: setting("LAMINA_DATABASE_SCHEMA") or None)
+    database_pool_size: int = field(
+        default_factory=lambda: int(setting("LAMINA_DATABASE_POOL_SIZE"))
+    )
+    """PostgreSQL connections each process keeps open."""
     """The PostgreSQL schema of the store; None for the connection's default."""
 
 
@@ -143,7 +147,9 @@ class Services:
 def build_services(settings: Settings | None = None, *, migrate: bool = True) -> Services:
     """Open the store (applying migrations) and wire the services to it."""
     settings = settings or Settings()
-    store = create_store(settings.database_url, schema=settings.schema)
+    store = create_store(
+        settings.database_url, schema=settings.schema, pool_size=settings.database_pool_size
+    )
     if migrate:
         store.migrate()
     clock = SystemClock()

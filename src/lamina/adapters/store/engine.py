@@ -49,7 +49,10 @@ def _prepare_sqlite(engine: Engine) -> None:
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
-def _engine_for(url: str, schema: str | None) -> Engine:
+POOL_SIZE = 20
+
+
+def _engine_for(url: str, schema: str | None, pool_size: int = POOL_SIZE) -> Engine:
     sa_url = sa.make_url(url)
     if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
         raise LaminaError(
@@ -66,7 +69,10 @@ def _engine_for(url: str, schema: str | None) -> Engine:
     if sa_url.get_backend_name() == "postgresql" and sa_url.drivername == "postgresql":
         sa_url = sa_url.set(drivername="postgresql+psycopg")
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-    engine = sa.create_engine(sa_url, connect_args=connect_args, pool_size=10)
+    # Connections kept open: enough for the requests a process serves at once, so that
+    # a busy server does not open (and PostgreSQL fork) a connection for the overflow of
+    # every burst; up to 10 more are opened at a peak and closed when returned.
+    engine = sa.create_engine(sa_url, connect_args=connect_args, pool_size=pool_size)
     _ping_when_idle(engine)
     return engine
 
@@ -175,9 +181,9 @@ class _FileIdentity:
 class SqlStore:
     """The store port over SQLAlchemy Core; one connection and transaction per unit of work."""
 
-    def __init__(self, url: str, *, schema: str | None = None) -> None:
+    def __init__(self, url: str, *, schema: str | None = None, pool_size: int = POOL_SIZE) -> None:
         self.url = url
-        self.engine = _engine_for(url, schema)
+        self.engine = _engine_for(url, schema, pool_size)
         self._file = _FileIdentity(sa.make_url(url))
         self._writer = self.engine.execution_options(**{WRITE_OPTION: True})
         self._eager = self.engine.execution_options(**{WRITE_OPTION: True, WAIT_OPTION: False})
@@ -242,5 +248,5 @@ class SqlStore:
         self.engine.dispose()
 
 
-def create_store(url: str, *, schema: str | None = None) -> SqlStore:
-    return SqlStore(url, schema=schema)
+def create_store(url: str, *, schema: str | None = None, pool_size: int = POOL_SIZE) -> SqlStore:
+    return SqlStore(url, schema=schema, pool_size=pool_size)
