@@ -53,7 +53,7 @@ def test_migrations_are_idempotent(services: Services) -> None:
     services.store.migrate()
     with services.store.engine.connect() as conn:
         heads = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
-    assert heads == ["0014"]
+    assert heads == ["0015"]
     with services.store.unit_of_work() as uow:
         assert uow.clusters.all(org_id=1) == []
 

@@ -11,6 +11,7 @@ import httpx
 
 from tests.api.jobs import run_rollout
 from tests.api.test_clusters import CLUSTERS, commit, instantiate, register
+from tests.api.test_jobs import app_profile
 from tests.api.test_journey import PROFILES, import_doc
 from tests.documents import numbered
 from tests.fixtures.gitrepos import BareRepo
@@ -160,6 +161,49 @@ def test_a_dry_run_predicts_the_real_run(client: httpx.Client, tmp_path: Path) -
         assert done[name]["changes"] == step["changes"]
         assert done[name]["reason"] == step["reason"]
     assert real["dry_run"] is False and real["would_change"] == 0
+
+
+def test_a_dry_run_replaces_the_drafts_earlier_dry_runs_kept(
+    client: httpx.Client, tmp_path: Path
+) -> None:
+    shop = publish(client, service(1))
+    blog = publish(client, app_profile("blog", 1))
+    repos = [BareRepo(tmp_path / f"repo-{i}") for i in range(2)]
+    clusters = [register(client, f"fleet-{i}", repo) for i, repo in enumerate(repos)]
+    for cluster in clusters:
+        deploy(client, cluster, shop, 1)
+        deploy(client, cluster, blog, 1)
+    publish(client, service(2, replicas=3))
+    publish(client, app_profile("blog", 2))
+    running = client.get(f"{PROFILES}/{shop}/instantiations").json()
+    on_first = next(row["id"] for row in running if row["cluster"] == "fleet-0")
+    by_hand = client.post(  # an upgrade drafted by hand, which no dry run replaces
+        f"{CLUSTERS}/{clusters[0]['id']}/instantiations/{on_first}/upgrade", json={"version": 2}
+    )
+    assert by_hand.status_code == 201, by_hand.text
+
+    def drafts(cluster: dict[str, Any]) -> set[int]:
+        listed = client.get(f"{CLUSTERS}/{cluster['id']}/stack-drafts", params={"page_size": 100})
+        assert listed.status_code == 200, listed.text
+        return {d["id"] for d in listed.json()["result"]}
+
+    def kept(result: dict[str, Any]) -> dict[str, int]:
+        assert result["would_change"] == 2, result
+        return {r["cluster"]: r["draft_id"] for r in result["results"]}
+
+    first = kept(rollout(client, shop, dry_run=True))
+    of_blog = kept(rollout(client, blog, dry_run=True))
+    second = kept(rollout(client, shop, dry_run=True))
+
+    mine = by_hand.json()["draft_id"]
+    assert drafts(clusters[0]) == {mine, of_blog["fleet-0"], second["fleet-0"]}
+    assert drafts(clusters[1]) == {of_blog["fleet-1"], second["fleet-1"]}
+    for name, draft_id in first.items():
+        cluster = clusters[int(name.removeprefix("fleet-"))]
+        gone = client.get(f"{CLUSTERS}/{cluster['id']}/stack-drafts/{draft_id}/diff")
+        assert gone.status_code == 404, gone.text
+    done = commit(client, clusters[1], second["fleet-1"])
+    assert done.status_code == 200, done.text
 
 
 def test_rollout_parameters_and_missing_ones(client: httpx.Client, tmp_path: Path) -> None:

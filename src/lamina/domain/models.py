@@ -360,6 +360,7 @@ class StackDraft:
     objects: dict[str, list[str]]  # "kind/namespace/name" -> [layer, YAML text]
     warnings: list[dict[str, str]]
     created_at: datetime
+    review_of: int | None = None  # the profile whose rollout dry run keeps it for review
 
 
 @dataclass(frozen=True)

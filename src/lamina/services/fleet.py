@@ -248,6 +248,12 @@ class FleetService:
                         steps[row.cluster_id] = drafted
                     elif run.dry_run:
                         row, draft_id, changes = drafted
+                        # The draft replaces those earlier dry runs of the profile kept for
+                        # the cluster; when that cannot be done now, it is kept beside them.
+                        with contextlib.suppress(LaminaError):
+                            self._stacks.replace_reviews(
+                                run.principal, row.cluster_id, draft_id, run.profile_id
+                            )
                         steps[row.cluster_id] = RolloutStep(
                             row.cluster,
                             row.id,
@@ -302,6 +308,7 @@ class FleetService:
                 row.id,
                 version=run.version,
                 parameters=run.supplied or None,
+                review_of=run.profile_id if run.dry_run else None,
             )
         except LaminaError as error:
             return _failed(row, error)

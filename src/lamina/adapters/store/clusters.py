@@ -184,6 +184,7 @@ def _draft(row: RowMapping, store: contents.Contents | None) -> StackDraft:
         objects=contents.read_objects(store, row["objects"]) if store else {},
         warnings=list(row["warnings"]),
         created_at=aware(row["created_at"]),
+        review_of=row.get("review_of"),
     )
 
 
@@ -362,6 +363,7 @@ class SqlStacks:
             "objects": contents.stored_objects(self._contents, draft.objects),
             "warnings": draft.warnings,
             "created_at": draft.created_at,
+            "review_of": draft.review_of,
         }
         draft_id = self._conn.execute(_NEW_DRAFT, row).scalar_one()
         return replace(draft, id=draft_id)
@@ -382,6 +384,13 @@ class SqlStacks:
     def delete_draft(self, draft_id: int) -> bool:
         d = t.stack_drafts.c
         return bool(self._conn.execute(sa.delete(t.stack_drafts).where(d.id == draft_id)).rowcount)
+
+    def reviews(self, cluster_id: int, profile_id: int) -> list[int]:
+        d = t.stack_drafts.c
+        found = self._conn.execute(
+            sa.select(d.id).where(d.cluster_id == cluster_id, d.review_of == profile_id)
+        )
+        return sorted(found.scalars())
 
     def intent(self, cluster_id: int) -> CommitIntent | None:
         row = (

@@ -204,6 +204,10 @@ stack_drafts = _table(
     sa.Column("objects", sa.JSON, nullable=False),
     sa.Column("warnings", sa.JSON, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
+    # The profile whose rollout dry run kept this draft for review (the next dry run of
+    # that profile replaces it); NULL for every other draft.
+    sa.Column("review_of", sa.Integer, nullable=True),
+    sa.Index(None, "cluster_id", "review_of"),
 )
 
 stack_revisions = _table(

@@ -232,6 +232,22 @@ class Committer:
                     raise NotFound(f"Stack draft {draft_id} does not exist on cluster {cluster_id}")
                 uow.stacks.delete_draft(draft_id)
 
+    def replace_reviews(
+        self, principal: Principal, cluster_id: int, draft_id: int, profile_id: int
+    ) -> None:
+        """Delete the drafts that earlier rollout dry runs of the profile keep for review on
+        the cluster, all but `draft_id`, as `discard` does (a commit of one that may have
+        landed is reconciled first). Only a read when there are none."""
+        with self._store.unit_of_work() as uow:
+            older = [i for i in uow.stacks.reviews(cluster_id, profile_id) if i != draft_id]
+        if not older:
+            return
+        with self._store.cluster_lock(cluster_id, what=f"Cluster {cluster_id}"):
+            self._settled(principal.org_id, cluster_id)
+            with self._store.unit_of_work(write=True) as uow:
+                for old in older:
+                    uow.stacks.delete_draft(old)
+
     def settle(self, principal: Principal, cluster_id: int) -> bool:
         """Settle a commit of this cluster that a crash interrupted (recording it when it
         landed); whether there was one. Cheap when there is none: no lock is taken."""

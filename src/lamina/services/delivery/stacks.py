@@ -134,9 +134,11 @@ class StackService:
         *,
         version: int | None,
         parameters: dict[str, Any] | None,
+        review_of: int | None = None,
     ) -> DraftResult:
         """A stack draft moving one instantiation to another version with its old bindings;
-        parameters new and required there must be given, removed ones are dropped."""
+        parameters new and required there must be given, removed ones are dropped.
+        `review_of` marks the draft as one a rollout dry run of that profile keeps."""
         require(principal, Role.EDITOR)
         with self._store.unit_of_work() as uow:
             cluster = _cluster(uow, principal, cluster_id)
@@ -170,7 +172,9 @@ class StackService:
             else a
             for a in current
         ]
-        return self._draft(principal, cluster, addons, "upgrade", chosen.version, warnings)
+        return self._draft(
+            principal, cluster, addons, "upgrade", chosen.version, warnings, review_of=review_of
+        )
 
     def uninstall(
         self, principal: Principal, cluster_id: int, instantiation_id: int
@@ -207,6 +211,8 @@ class StackService:
         action: str,
         version: int | None,
         warnings: list[Issue] | None = None,
+        *,
+        review_of: int | None = None,
     ) -> DraftResult:
         started = time.perf_counter()
         warnings = list(warnings or [])
@@ -224,6 +230,7 @@ class StackService:
             objects=objects,
             warnings=[w.as_dict() for w in warnings or []],
             created_at=self._clock.now(),
+            review_of=review_of,
         )
         with self._store.unit_of_work(write=True) as uow:
             stored = uow.stacks.create_draft(draft)
@@ -305,6 +312,14 @@ class StackService:
     def discard(self, principal: Principal, cluster_id: int, draft_id: int) -> None:
         require(principal, Role.EDITOR)
         self._committer.discard(principal, cluster_id, draft_id)
+
+    def replace_reviews(
+        self, principal: Principal, cluster_id: int, draft_id: int, profile_id: int
+    ) -> None:
+        """Drop the cluster's drafts that earlier rollout dry runs of the profile keep for
+        review, all but `draft_id` (the one the current dry run keeps)."""
+        require(principal, Role.EDITOR)
+        self._committer.replace_reviews(principal, cluster_id, draft_id, profile_id)
 
     def commit(
         self, principal: Principal, cluster_id: int, draft_id: int, message: str | None = None
