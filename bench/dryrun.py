@@ -25,6 +25,7 @@ from bench.rollout import (
     _discard_drafts,
     _fleet,
     _next_version,
+    _ready,
     _rss_mb,
     _setup,
     _worker_env,
@@ -76,8 +77,8 @@ def _dry_run(wired: Services, who: Principal, profile_id: int, workdir: Path, co
     ]
     peaks = [0] * count
     try:
-        time.sleep(3)  # the workers start (imports, Helm engine) before the clock does
-        started = time.perf_counter()
+        _ready(workdir, [f"worker-{count}-{i}.log" for i in range(count)])
+        started = time.perf_counter()  # from the job's start: not the workers' own start
         job = wired.jobs.start_rollout(
             who, RolloutRequest(profile_id=profile_id, version=2, batch_size=50, dry_run=True)
         )

@@ -128,16 +128,6 @@ def _by_worker_processes(
     """Seconds `count` `lamina worker` processes take to run two rollouts of `version`,
     one per repository, started together."""
     env = _worker_env(wired)
-    jobs = [
-        wired.jobs.start_rollout(
-            who,
-            RolloutRequest(
-                profile_id=profile_id, version=version, selector=f"half={half}", batch_size=50
-            ),
-        )
-        for half in "ab"
-    ]
-    started = time.perf_counter()
     workers = [
         subprocess.Popen(
             [LAMINA, "worker", "--threads", "1"],
@@ -148,6 +138,17 @@ def _by_worker_processes(
         for i in range(count)
     ]
     try:
+        _ready(workdir, [f"worker-{count}-{i}.log" for i in range(count)])
+        started = time.perf_counter()  # from the rollouts' start: not the workers' own start
+        jobs = [
+            wired.jobs.start_rollout(
+                who,
+                RolloutRequest(
+                    profile_id=profile_id, version=version, selector=f"half={half}", batch_size=50
+                ),
+            )
+            for half in "ab"
+        ]
         deadline = time.monotonic() + 1800
         while not all(wired.jobs.view(who, j.id, limit=0).job.state.finished for j in jobs):
             if time.monotonic() > deadline:
@@ -168,6 +169,15 @@ def _by_worker_processes(
         if view.job.state.value != "succeeded" or view.counts["committed"] != CLUSTERS // 2:
             raise RuntimeError(f"job {job.id}: {view.job.state.value} {view.counts}")
     return took
+
+
+def _ready(workdir: Path, logs: list[str], timeout: float = 120.0) -> None:
+    """Until every worker's log says its consumer started."""
+    deadline = time.monotonic() + timeout
+    while not all("Huey consumer started" in (workdir / log).read_text() for log in logs):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the workers did not start")
+        time.sleep(0.1)
 
 
 def _worker_env(wired: Services) -> dict[str, str]:
