@@ -110,7 +110,9 @@ def legacy_page(store: SqlStore, org_id: int, text: str) -> None:
             p.name.icontains(text, autoescape=True), p.description.icontains(text, autoescape=True)
         ),
     ]
-    with store.unit_of_work() as uow:
+    # A transaction of its own (opened as for a write, though it writes nothing): SET LOCAL
+    # lasts only to its end, and read-only units run without one.
+    with store.unit_of_work(write=True) as uow:
         conn = uow.profiles._conn  # type: ignore[attr-defined]
         if store.dialect == "postgresql":
             # The same ILIKE now finds the trigram indexes: plan as before they existed.
