@@ -1,5 +1,6 @@
 """The fleet pages: profiles with their clusters by version, one profile's clusters and the
-rollout form, and a rollout job followed live, cancelled, or run for real after a dry run."""
+rollout form, and a rollout job followed live, cancelled, or run for real after a dry run
+(which ran in parts, one per repository)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ def test_fleet_pages_and_a_rollout_followed_live(page: Any, site: Site, tmp_path
     assert "Would change: 0 added, 1 changed" in results.first.inner_text()
     assert results.first.get_by_role("link", name="Review the stack draft").is_visible()
     assert "succeeded" in page.get_by_role("status").inner_text()
+    # A dry run never stops early: its two repositories ran as parts the workers share.
+    assert page.locator("#job-parts").inner_text().startswith("2 parts")
     shot(page, "fleet-job-dry-run")
     accessible(page)
 
@@ -61,6 +64,7 @@ def test_fleet_pages_and_a_rollout_followed_live(page: Any, site: Site, tmp_path
     real = int(page.url.rsplit("/", 1)[1])
     assert real != dry
     assert page.locator("h1").inner_text().endswith("to v2")  # no "(dry run)"
+    assert page.locator("#job-parts").count() == 0  # stops at a failure: one job, in order
     expect(page.locator("#job-state")).to_have_text("succeeded", timeout=DONE)
     assert int(page.locator("#job-results").get_attribute("data-arrived") or 0) >= 1
     assert page.locator("#job-results tr", has_text="committed").count() == 2
