@@ -87,11 +87,11 @@ class Settings:
     render_cache_mb: int = field(default_factory=lambda: int(setting("LAMINA_RENDER_CACHE_MB")))
     chart_cache_mb: int = field(default_factory=lambda: int(setting("LAMINA_CHART_CACHE_MB")))
     schema: str | None = field(default_factory=lambda: setting("LAMINA_DATABASE_SCHEMA") or None)
+    """The PostgreSQL schema of the store; None for the connection's default."""
     database_pool_size: int = field(
         default_factory=lambda: int(setting("LAMINA_DATABASE_POOL_SIZE"))
     )
     """PostgreSQL connections each process keeps open."""
-    """The PostgreSQL schema of the store; None for the connection's default."""
 
 
 def _flag(text: str) -> bool:

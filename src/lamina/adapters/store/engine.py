@@ -72,7 +72,9 @@ def _engine_for(url: str, schema: str | None, pool_size: int = POOL_SIZE) -> Eng
     # Connections kept open: enough for the requests a process serves at once, so that
     # a busy server does not open (and PostgreSQL fork) a connection for the overflow of
     # every burst; up to 10 more are opened at a peak and closed when returned.
-    engine = sa.create_engine(sa_url, connect_args=connect_args, pool_size=pool_size)
+    engine = sa.create_engine(
+        sa_url, connect_args=connect_args, pool_size=pool_size, max_overflow=10
+    )
     _ping_when_idle(engine)
     return engine
 

@@ -71,8 +71,6 @@ profile_of = _profile
 """A profile from a row holding the `profiles` columns (joins of other repositories)."""
 
 
-# The statements run for every cluster of a rollout, built once: a statement built anew each
-# time costs more than its execution on an indexed key, and a built one keeps its cache key.
 def _visible(org_id: int | sa.BindParameter[Any], include_public: bool) -> sa.ColumnElement[bool]:
     """Profiles of the org (`org_id` a value or a bind parameter), and public ones too."""
     own: sa.ColumnElement[bool] = t.profiles.c.org_id == org_id
@@ -81,6 +79,8 @@ def _visible(org_id: int | sa.BindParameter[Any], include_public: bool) -> sa.Co
     return own
 
 
+# The statements run for every cluster of a rollout, built once: a statement built anew each
+# time costs more than its execution on an indexed key, and a built one keeps its cache key.
 _P = t.profiles.c
 _PROFILE_OWN = sa.select(t.profiles).where(
     _P.id == sa.bindparam("id"), _visible(sa.bindparam("org"), False)
