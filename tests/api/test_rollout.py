@@ -168,8 +168,8 @@ def test_a_dry_run_replaces_the_drafts_earlier_dry_runs_kept(
 ) -> None:
     shop = publish(client, service(1))
     blog = publish(client, app_profile("blog", 1))
-    repos = [BareRepo(tmp_path / f"repo-{i}") for i in range(2)]
-    clusters = [register(client, f"fleet-{i}", repo) for i, repo in enumerate(repos)]
+    shared = BareRepo(tmp_path / "shared")  # one Git target: the clusters' drafts together
+    clusters = [register(client, f"fleet-{i}", shared) for i in range(2)]
     for cluster in clusters:
         deploy(client, cluster, shop, 1)
         deploy(client, cluster, blog, 1)

@@ -225,6 +225,7 @@ class FleetService:
         target's delivery lock: drafts first, then one commit for them (or one each)."""
         steps: dict[int, RolloutStep] = {}
         pending: list[tuple[InstantiationRow, int, StepChanges]] = []
+        reviewed: dict[int, int] = {}  # cluster id -> the draft a dry run keeps for review
         try:
             with self._store.delivery_lock(target, what=f"Git target {target}"):
                 # Read again under the lock, for the whole group at once: another rollout
@@ -248,12 +249,7 @@ class FleetService:
                         steps[row.cluster_id] = drafted
                     elif run.dry_run:
                         row, draft_id, changes = drafted
-                        # The draft replaces those earlier dry runs of the profile kept for
-                        # the cluster; when that cannot be done now, it is kept beside them.
-                        with contextlib.suppress(LaminaError):
-                            self._stacks.replace_reviews(
-                                run.principal, row.cluster_id, draft_id, run.profile_id
-                            )
+                        reviewed[row.cluster_id] = draft_id
                         steps[row.cluster_id] = RolloutStep(
                             row.cluster,
                             row.id,
@@ -271,6 +267,8 @@ class FleetService:
                     for step in self._committed_together(run, pending):
                         steps[step.cluster_id] = step
                         run.note(step)
+                if reviewed:  # each replaces what earlier dry runs of the profile kept
+                    self._stacks.replace_reviews(run.principal, reviewed, run.profile_id)
         except LaminaError as error:  # e.g. another delivery held the lock too long
             for row, draft_id, _ in pending:
                 if row.cluster_id not in steps:

@@ -184,7 +184,7 @@ def _draft(row: RowMapping, store: contents.Contents | None) -> StackDraft:
         objects=contents.read_objects(store, row["objects"]) if store else {},
         warnings=list(row["warnings"]),
         created_at=aware(row["created_at"]),
-        review_of=row.get("review_of"),
+        review_of=row["review_of"],
     )
 
 
@@ -385,12 +385,17 @@ class SqlStacks:
         d = t.stack_drafts.c
         return bool(self._conn.execute(sa.delete(t.stack_drafts).where(d.id == draft_id)).rowcount)
 
-    def reviews(self, cluster_id: int, profile_id: int) -> list[int]:
+    def reviews(self, cluster_ids: list[int], profile_id: int) -> dict[int, list[int]]:
         d = t.stack_drafts.c
-        found = self._conn.execute(
-            sa.select(d.id).where(d.cluster_id == cluster_id, d.review_of == profile_id)
+        found: dict[int, list[int]] = {}
+        rows = self._conn.execute(
+            sa.select(d.cluster_id, d.id)
+            .where(d.cluster_id.in_(cluster_ids), d.review_of == profile_id)
+            .order_by(d.id)
         )
-        return sorted(found.scalars())
+        for cluster_id, draft_id in rows:
+            found.setdefault(cluster_id, []).append(draft_id)
+        return found
 
     def intent(self, cluster_id: int) -> CommitIntent | None:
         row = (
@@ -484,7 +489,14 @@ class SqlStacks:
         ).scalar_one()
         rows = self._conn.execute(
             sa.select(
-                d.id, d.org_id, d.cluster_id, d.base_revision, d.action, d.warnings, d.created_at
+                d.id,
+                d.org_id,
+                d.cluster_id,
+                d.base_revision,
+                d.action,
+                d.warnings,
+                d.created_at,
+                d.review_of,
             )
             .where(*where)
             .order_by(d.id)

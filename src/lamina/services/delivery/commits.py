@@ -232,21 +232,26 @@ class Committer:
                     raise NotFound(f"Stack draft {draft_id} does not exist on cluster {cluster_id}")
                 uow.stacks.delete_draft(draft_id)
 
-    def replace_reviews(
-        self, principal: Principal, cluster_id: int, draft_id: int, profile_id: int
-    ) -> None:
-        """Delete the drafts that earlier rollout dry runs of the profile keep for review on
-        the cluster, all but `draft_id`, as `discard` does (a commit of one that may have
-        landed is reconciled first). Only a read when there are none."""
+    def replace_reviews(self, principal: Principal, kept: dict[int, int], profile_id: int) -> None:
+        """For each cluster of `kept` (cluster id -> the draft a dry run of the profile keeps
+        for review), delete the drafts earlier dry runs of the profile kept, as `discard`
+        does (a commit of one that may have landed is reconciled first). One read for all
+        the clusters; a cluster whose drafts cannot be replaced now keeps them beside the
+        new one, for the next dry run to replace."""
         with self._store.unit_of_work() as uow:
-            older = [i for i in uow.stacks.reviews(cluster_id, profile_id) if i != draft_id]
-        if not older:
-            return
-        with self._store.cluster_lock(cluster_id, what=f"Cluster {cluster_id}"):
-            self._settled(principal.org_id, cluster_id)
-            with self._store.unit_of_work(write=True) as uow:
-                for old in older:
-                    uow.stacks.delete_draft(old)
+            found = uow.stacks.reviews(sorted(kept), profile_id)
+        for cluster_id, drafts in found.items():
+            older = [draft_id for draft_id in drafts if draft_id != kept[cluster_id]]
+            if not older:
+                continue
+            try:
+                with self._store.cluster_lock(cluster_id, what=f"Cluster {cluster_id}"):
+                    self._settled(principal.org_id, cluster_id)
+                    with self._store.unit_of_work(write=True) as uow:
+                        for old in older:
+                            uow.stacks.delete_draft(old)
+            except LaminaError as error:
+                log.warning("kept older review drafts of cluster %s: %s", cluster_id, error)
 
     def settle(self, principal: Principal, cluster_id: int) -> bool:
         """Settle a commit of this cluster that a crash interrupted (recording it when it

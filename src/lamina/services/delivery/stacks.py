@@ -313,13 +313,11 @@ class StackService:
         require(principal, Role.EDITOR)
         self._committer.discard(principal, cluster_id, draft_id)
 
-    def replace_reviews(
-        self, principal: Principal, cluster_id: int, draft_id: int, profile_id: int
-    ) -> None:
-        """Drop the cluster's drafts that earlier rollout dry runs of the profile keep for
-        review, all but `draft_id` (the one the current dry run keeps)."""
+    def replace_reviews(self, principal: Principal, kept: dict[int, int], profile_id: int) -> None:
+        """Drop the drafts that earlier rollout dry runs of the profile keep for review on
+        the clusters of `kept`, all but the one each keeps now (cluster id -> draft id)."""
         require(principal, Role.EDITOR)
-        self._committer.replace_reviews(principal, cluster_id, draft_id, profile_id)
+        self._committer.replace_reviews(principal, kept, profile_id)
 
     def commit(
         self, principal: Principal, cluster_id: int, draft_id: int, message: str | None = None
