@@ -148,7 +148,7 @@ def test_cancelling_a_split_job_cancels_its_parts(
         assert [p.state for p in parts] == [JobState.CANCELLED] * 2
         for part in parts:  # a worker that receives the part's message runs nothing
             services.jobs.run(part.id)
-            services.jobs.run(started["id"])
+        services.jobs.run(started["id"])  # nor the job's, which no worker ever claims
         job = wait_for(client, started["id"])
         assert job["state"] == "cancelled" and job["results"] == [], job
         assert [p.state for p in parts_of(services, started["id"])] == [JobState.CANCELLED] * 2
