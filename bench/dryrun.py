@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import os
 import resource
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from bench.rollout import (
-    LAMINA,
     _discard_drafts,
     _fleet,
     _next_version,
-    _ready,
     _rss_mb,
     _setup,
-    _worker_env,
+    worker_processes,
 )
 from lamina.config import Services
 from lamina.domain.models import Principal
@@ -66,18 +63,8 @@ def main() -> None:
 
 def _dry_run(wired: Services, who: Principal, profile_id: int, workdir: Path, count: int) -> float:
     """Seconds `count` `lamina worker` processes take to run the dry run of version 2."""
-    workers = [
-        subprocess.Popen(
-            [LAMINA, "worker", "--threads", "1"],
-            env=_worker_env(wired),
-            stdout=subprocess.DEVNULL,
-            stderr=open(workdir / f"worker-{count}-{i}.log", "w"),  # noqa: SIM115
-        )
-        for i in range(count)
-    ]
     peaks = [0] * count
-    try:
-        _ready(workdir, [f"worker-{count}-{i}.log" for i in range(count)])
+    with worker_processes(wired, workdir, count, tag=str(count)) as workers:
         started = time.perf_counter()  # from the job's start: not the workers' own start
         job = wired.jobs.start_rollout(
             who, RolloutRequest(profile_id=profile_id, version=2, batch_size=50, dry_run=True)
@@ -91,11 +78,6 @@ def _dry_run(wired: Services, who: Principal, profile_id: int, workdir: Path, co
             ]
             time.sleep(0.1)
         took = time.perf_counter() - started
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=60)
     view = wired.jobs.view(who, job.id, limit=0)
     if view.job.state.value != "succeeded" or view.counts["would_change"] != CLUSTERS:
         raise RuntimeError(f"job {job.id}: {view.job.state.value} {view.counts}")

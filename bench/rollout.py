@@ -12,6 +12,7 @@ prints where the rollout's (or the dry run's) time goes.
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import os
 import pstats
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -127,18 +129,7 @@ def _by_worker_processes(
 ) -> float:
     """Seconds `count` `lamina worker` processes take to run two rollouts of `version`,
     one per repository, started together."""
-    env = _worker_env(wired)
-    workers = [
-        subprocess.Popen(
-            [LAMINA, "worker", "--threads", "1"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(workdir / f"worker-{count}-{i}.log", "w"),  # noqa: SIM115
-        )
-        for i in range(count)
-    ]
-    try:
-        _ready(workdir, [f"worker-{count}-{i}.log" for i in range(count)])
+    with worker_processes(wired, workdir, count, tag=str(count)):
         started = time.perf_counter()  # from the rollouts' start: not the workers' own start
         jobs = [
             wired.jobs.start_rollout(
@@ -155,6 +146,36 @@ def _by_worker_processes(
                 raise RuntimeError("the rollouts did not finish")
             time.sleep(0.05)
         took = time.perf_counter() - started
+    for job in jobs:
+        view = wired.jobs.view(who, job.id, limit=0)
+        if view.job.state.value != "succeeded" or view.counts["committed"] != CLUSTERS // 2:
+            raise RuntimeError(f"job {job.id}: {view.job.state.value} {view.counts}")
+    return took
+
+
+@contextlib.contextmanager
+def worker_processes(
+    wired: Services, workdir: Path, count: int, *, tag: str
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`count` `lamina worker` processes on the benchmark's store and queue (logs
+    `worker-<tag>-<i>.log`), once each says its consumer started; stopped on leaving."""
+    logs = [workdir / f"worker-{tag}-{i}.log" for i in range(count)]
+    workers = [
+        subprocess.Popen(
+            [LAMINA, "worker", "--threads", "1"],
+            env=_worker_env(wired),
+            stdout=subprocess.DEVNULL,
+            stderr=open(log, "w"),  # noqa: SIM115
+        )
+        for log in logs
+    ]
+    try:
+        deadline = time.monotonic() + 120
+        while not all("Huey consumer started" in log.read_text() for log in logs):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not start")
+            time.sleep(0.1)
+        yield workers
     finally:
         for worker in workers:
             worker.terminate()
@@ -164,20 +185,6 @@ def _by_worker_processes(
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait(timeout=30)
-    for job in jobs:
-        view = wired.jobs.view(who, job.id, limit=0)
-        if view.job.state.value != "succeeded" or view.counts["committed"] != CLUSTERS // 2:
-            raise RuntimeError(f"job {job.id}: {view.job.state.value} {view.counts}")
-    return took
-
-
-def _ready(workdir: Path, logs: list[str], timeout: float = 120.0) -> None:
-    """Until every worker's log says its consumer started."""
-    deadline = time.monotonic() + timeout
-    while not all("Huey consumer started" in (workdir / log).read_text() for log in logs):
-        if time.monotonic() > deadline:
-            raise RuntimeError("the workers did not start")
-        time.sleep(0.1)
 
 
 def _worker_env(wired: Services) -> dict[str, str]:
